@@ -1,0 +1,35 @@
+#pragma once
+/// `rsm <command> [options]`: the dispatcher and the table of commands.
+#include "rsm/cli/options.hpp"
+
+#include <ostream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rsm::cli {
+
+struct command_entry {
+  std::string_view name;
+  std::string_view summary;
+  option_set (*options)();
+  /// Runs the command with parsed options; returns the exit code.
+  int (*run)(const values& v, std::ostream& out, std::ostream& err);
+};
+
+/// Every command, in the order `rsm --help` lists them.
+const std::vector<command_entry>& commands();
+
+/// The whole program: `args` are argv[1..]. Exit codes: 0 success, 2 usage error (one line on
+/// `err` with a hint) or a command not available yet; commands define the rest.
+int run(const std::vector<std::string>& args, const env_lookup& env, std::ostream& out,
+        std::ostream& err);
+
+/// Options every discovery-based command shares (lainlet, static topology, auth, master name).
+void add_discovery_options(option_set& set);
+/// Applies --log-level and --log-format.
+void apply_logging(const values& v);
+/// For commands a later issue fills in: one line on `err`, exit 2.
+int not_available(std::string_view command, int issue, std::ostream& err);
+
+}  // namespace rsm::cli

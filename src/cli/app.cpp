@@ -1,0 +1,108 @@
+#include "rsm/cli/app.hpp"
+
+#include "rsm/cli/commands.hpp"
+#include "rsm/log.hpp"
+
+namespace rsm::cli {
+
+const std::vector<command_entry>& commands() {
+  static const std::vector<command_entry> table = {
+      {"proxy", "RESP proxy that relays every client to the current master", proxy_options,
+       run_proxy},
+      {"ctl", "controller: bootstrap replication and Sentinel, keep the group healthy",
+       ctl_options, run_ctl},
+      {"watch", "follow lainlet, the sentinels and the nodes; print every change", watch_options,
+       run_watch},
+      {"status", "print the whole group at a glance (or as JSON)", status_options, run_status},
+      {"up", "start a complete local service (redis, sentinels, lainlet emulator, ctl, proxy)",
+       up_options, run_up},
+      {"version", "print version, commit, build type and library versions", version_options,
+       run_version},
+  };
+  return table;
+}
+
+namespace {
+
+std::string top_help() {
+  std::string h =
+      "Usage: rsm <command> [options]\n\n"
+      "rsm runs a single-master Redis service (one master, N replicas, watched by a Redis\n"
+      "Sentinel group) on LAIN or anywhere else.\n\nCommands:\n";
+  for (const auto& c : commands()) {
+    std::string name(c.name);
+    name.resize(10, ' ');
+    h += "  " + name + std::string(c.summary) + "\n";
+  }
+  h += "\nRun 'rsm <command> --help' for the options of a command.\n";
+  return h;
+}
+
+}  // namespace
+
+void add_discovery_options(option_set& set) {
+  set.text("lainlet", "lainlet.lain:9001", "lainlet address (used unless --redis/--sentinels/--topology)",
+           {"LAINLET_ADDR"}, "HOST:PORT")
+      .text("app", "redis-service-sm", "the service's LAIN app name", {"LAIN_APPNAME"}, "NAME")
+      .text("redis-proc", "redis", "procwatcher ProcName of the redis nodes", {"PROC_REDIS_NAME"},
+            "NAME")
+      .text("sentinel-proc", "redis-sentinel", "procwatcher ProcName of the sentinels",
+            {"PROC_SENTINEL_NAME", "PROC_SENTILE_NAME"}, "NAME")
+      .text("redis", "", "static redis node list instead of lainlet", {}, "HOST:PORT,...")
+      .text("sentinels", "", "static sentinel list instead of lainlet", {}, "HOST:PORT,...")
+      .text("topology", "", "procwatcher JSON file instead of lainlet", {}, "FILE")
+      .text("master-name", "master_service", "the master name the sentinels monitor", {}, "NAME")
+      .secret("password", "password of the redis nodes (requirepass/masterauth)")
+      .secret("sentinel-password", "password of the sentinels");
+}
+
+void apply_logging(const values& v) {
+  log::set_level(*log::parse_level(v.text("log-level")));
+  log::set_format(*log::parse_format(v.text("log-format")));
+}
+
+int not_available(std::string_view command, int issue, std::ostream& err) {
+  err << "rsm " << command << ": not available in this build yet (tracked in issue #" << issue
+      << ")\n";
+  return 2;
+}
+
+int run(const std::vector<std::string>& args, const env_lookup& env, std::ostream& out,
+        std::ostream& err) {
+  if (args.empty()) {
+    err << "rsm: missing command; try 'rsm --help'\n";
+    return 2;
+  }
+  const auto& first = args.front();
+  if (first == "--help" || first == "-h" || first == "help") {
+    out << top_help();
+    return 0;
+  }
+  if (first == "--version") {
+    return run(std::vector<std::string>{"version"}, env, out, err);
+  }
+  for (const auto& c : commands()) {
+    if (c.name != first) continue;
+    auto set = c.options();
+    try {
+      auto v = parse(set, std::vector<std::string>(args.begin() + 1, args.end()), env);
+      if (v.help()) {
+        out << set.help();
+        return 0;
+      }
+      if (v.flag("print-config")) {
+        out << v.dump();
+        return 0;
+      }
+      apply_logging(v);
+      return c.run(v, out, err);
+    } catch (const usage_error& e) {
+      err << "rsm " << c.name << ": " << e.what() << "; try 'rsm " << c.name << " --help'\n";
+      return 2;
+    }
+  }
+  err << "rsm: unknown command '" << first << "'; try 'rsm --help'\n";
+  return 2;
+}
+
+}  // namespace rsm::cli

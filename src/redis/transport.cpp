@@ -1,0 +1,84 @@
+#include "rsm/redis/transport.hpp"
+
+#include "rsm/net/timeout.hpp"
+#include "rsm/resp/command.hpp"
+
+#include <boost/asio/connect.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+
+namespace rsm::redis {
+namespace {
+
+awaitable<result<tcp::socket>> async_tcp_connect(address server) {
+  auto ex = co_await asio::this_coro::executor;
+  tcp::resolver resolver(ex);
+  std::string host = server.host.empty() ? "127.0.0.1" : server.host;
+  auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(server.port),
+                                                          tcp::resolver::numeric_service,
+                                                          use_nothrow);
+  if (rec) co_return error(errc::resolve_failed, host + ": " + rec.message());
+  tcp::socket socket(ex);
+  auto [ec, ep] = co_await asio::async_connect(socket, endpoints, use_nothrow);
+  if (ec) co_return error(ec, server.to_string());
+  socket.set_option(tcp::no_delay(true), ec);
+  co_return std::move(socket);
+}
+
+awaitable<result<opened>> async_handshake(tcp::socket socket, options opts) {
+  std::vector<resp::command> cmds;
+  if (!opts.password.empty()) {
+    resp::command auth{"AUTH"};
+    if (!opts.username.empty()) auth.arg(opts.username);
+    auth.arg(opts.password);
+    cmds.push_back(std::move(auth));
+  }
+  if (opts.db != 0) cmds.push_back(resp::command{"SELECT", std::to_string(opts.db)});
+  if (!opts.client_name.empty()) cmds.push_back(resp::command{"CLIENT", "SETNAME", opts.client_name});
+
+  resp::reply_reader reader(opts.max_reply_bytes);
+  if (cmds.empty()) co_return opened{std::move(socket), std::move(reader)};
+
+  std::string out;
+  for (const auto& c : cmds) resp::encode(c, out);
+  auto [wec, wn] = co_await asio::async_write(socket, asio::buffer(out), use_nothrow);
+  if (wec) co_return error(wec, opts.server.to_string());
+
+  std::array<char, 4096> buf;
+  std::size_t answered = 0;
+  while (answered < cmds.size()) {
+    auto next = reader.next();
+    if (!next) co_return next.error();
+    if (*next) {
+      const auto& r = **next;
+      if (r.is_error()) {
+        // The command name is safe to report; its arguments (the password) are not.
+        co_return error(errc::handshake_failed, cmds[answered].name() + ": " + r.str);
+      }
+      ++answered;
+      continue;
+    }
+    auto [rec, n] = co_await socket.async_read_some(asio::buffer(buf), use_nothrow);
+    if (rec) co_return error(rec, opts.server.to_string());
+    if (auto f = reader.feed(buf.data(), n); !f) co_return f.error();
+  }
+  co_return opened{std::move(socket), std::move(reader)};
+}
+
+awaitable<result<opened>> async_open_unbounded(options opts) {
+  auto sock = co_await async_tcp_connect(opts.server);
+  if (!sock) co_return sock.error();
+  co_return co_await async_handshake(std::move(*sock), std::move(opts));
+}
+
+}  // namespace
+
+awaitable<result<opened>> async_open(options opts) {
+  auto timeout = opts.connect_timeout;
+  auto where = opts.server.to_string();
+  co_return co_await net::with_timeout(async_open_unbounded(std::move(opts)), timeout,
+                                       error(errc::connect_timeout, where));
+}
+
+}  // namespace rsm::redis

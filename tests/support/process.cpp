@@ -1,0 +1,271 @@
+#include "support/process.hpp"
+
+#include "rsm/resp/reply_reader.hpp"
+
+#include <fcntl.h>
+#include <hiredis/hiredis.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+namespace rsm::test {
+namespace fs = std::filesystem;
+using namespace std::chrono_literals;
+
+fs::path test_root() {
+  const char* tmp = std::getenv("TMPDIR");
+  fs::path root = fs::path(tmp && *tmp ? tmp : "/tmp") / "rsm-tests";
+  fs::create_directories(root);
+  return root;
+}
+
+temp_dir::temp_dir(const std::string& prefix) {
+  auto templ = (test_root() / (prefix + "-XXXXXX")).string();
+  if (!::mkdtemp(templ.data())) throw std::runtime_error("mkdtemp failed: " + templ);
+  path_ = templ;
+}
+
+temp_dir::~temp_dir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::uint16_t free_port() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) throw std::runtime_error("socket failed");
+  sockaddr_in sa{};
+  sa.sin_family = AF_INET;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  sa.sin_port = 0;
+  if (::bind(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+    ::close(fd);
+    throw std::runtime_error("bind failed");
+  }
+  socklen_t len = sizeof sa;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&sa), &len);
+  ::close(fd);
+  return ntohs(sa.sin_port);
+}
+
+resp::reply sync_command(const address& a, const std::vector<std::string>& args,
+                         std::chrono::milliseconds timeout) {
+  timeval tv{static_cast<time_t>(timeout.count() / 1000),
+             static_cast<suseconds_t>(timeout.count() % 1000 * 1000)};
+  redisContext* c = redisConnectWithTimeout(a.host.c_str(), a.port, tv);
+  if (!c || c->err) {
+    std::string why = c ? c->errstr : "out of memory";
+    if (c) redisFree(c);
+    throw std::runtime_error("connect " + a.to_string() + ": " + why);
+  }
+  redisSetTimeout(c, tv);
+  std::vector<const char*> argv;
+  std::vector<size_t> lens;
+  for (const auto& s : args) {
+    argv.push_back(s.data());
+    lens.push_back(s.size());
+  }
+  auto* r = static_cast<redisReply*>(
+      redisCommandArgv(c, static_cast<int>(args.size()), argv.data(), lens.data()));
+  if (!r) {
+    std::string why = c->errstr;
+    redisFree(c);
+    throw std::runtime_error("command to " + a.to_string() + ": " + why);
+  }
+  auto out = resp::from_hiredis(r);
+  freeReplyObject(r);
+  redisFree(c);
+  return out;
+}
+
+server_process::server_process(kind k, std::vector<std::string> extra)
+    : kind_(k), extra_(std::move(extra)), dir_(k == kind::redis ? "redis" : "sentinel") {}
+
+std::unique_ptr<server_process> server_process::start(kind k, std::vector<std::string> extra) {
+  std::unique_ptr<server_process> p(new server_process(k, std::move(extra)));
+  for (int attempt = 0;; ++attempt) {
+    p->port_ = free_port();
+    try {
+      p->launch();
+      return p;
+    } catch (const std::exception&) {
+      // Most likely someone took the port between free_port() and bind: try another.
+      if (attempt >= 3) throw;
+    }
+  }
+}
+
+void server_process::launch() {
+  auto conf = dir() / (kind_ == kind::redis ? "redis.conf" : "sentinel.conf");
+  {
+    std::ofstream out(conf, std::ios::trunc);
+    out << "port " << port_ << "\n"
+        << "bind 127.0.0.1\n"
+        << "dir " << dir().string() << "\n"
+        << "logfile " << (dir() / "server.log").string() << "\n"
+        << "daemonize no\n"
+        << "protected-mode no\n";
+    if (kind_ == kind::redis) out << "save \"\"\nappendonly no\n";
+    for (const auto& line : extra_) out << line << "\n";
+  }
+  const char* program = kind_ == kind::redis ? "redis-server" : "redis-sentinel";
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    int null = ::open("/dev/null", O_RDWR);
+    ::dup2(null, 0);
+    ::dup2(null, 1);
+    ::dup2(null, 2);
+    if (::chdir(dir().c_str()) != 0) ::_exit(127);
+    std::string c = conf.string();
+    ::execlp(program, program, c.c_str(), static_cast<char*>(nullptr));
+    ::_exit(127);
+  }
+  pid_ = pid;
+  auto deadline = std::chrono::steady_clock::now() + 10s;
+  for (;;) {
+    int status = 0;
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      throw std::runtime_error(std::string(program) + " on port " + std::to_string(port_) +
+                               " exited at start:\n" + log_tail());
+    }
+    try {
+      auto r = sync_command(addr(), {"PING"}, 200ms);
+      // PONG, or NOAUTH from a server with requirepass: either way it serves commands.
+      if ((r.type == resp::reply::kind::status && r.str == "PONG") ||
+          (r.is_error() && r.str.rfind("NOAUTH", 0) == 0)) {
+        return;
+      }
+    } catch (const std::exception&) {
+    }
+    if (std::chrono::steady_clock::now() > deadline) {
+      kill();
+      throw std::runtime_error(std::string(program) + " did not answer PING within 10 s:\n" +
+                               log_tail());
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
+std::string server_process::log_tail() const {
+  std::ifstream in(dir() / "server.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  auto s = ss.str();
+  return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
+}
+
+server_process::~server_process() { kill(); }
+
+resp::reply server_process::command(const std::vector<std::string>& args) const {
+  return sync_command(addr(), args);
+}
+
+void server_process::pause() {
+  if (pid_ > 0) ::kill(pid_, SIGSTOP);
+}
+
+void server_process::resume() {
+  if (pid_ > 0) ::kill(pid_, SIGCONT);
+}
+
+void server_process::kill() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+void server_process::restart() {
+  kill();
+  launch();
+}
+
+process_result run_program(const std::vector<std::string>& argv,
+                           const std::map<std::string, std::string>& env,
+                           const std::vector<std::string>& unset,
+                           std::chrono::milliseconds timeout) {
+  int out_pipe[2], err_pipe[2];
+  if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    ::dup2(out_pipe[1], 1);
+    ::dup2(err_pipe[1], 2);
+    ::close(out_pipe[0]);
+    ::close(err_pipe[0]);
+    for (const auto& name : unset) ::unsetenv(name.c_str());
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  ::close(err_pipe[1]);
+  process_result r;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int open_fds = 2;
+  while (open_fds > 0) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) {
+      ::kill(pid, SIGKILL);
+      break;
+    }
+    if (::poll(fds, 2, static_cast<int>(left.count())) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      char buf[4096];
+      auto n = ::read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        ::close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<std::size_t>(n));
+      }
+    }
+  }
+  for (auto& f : fds) {
+    if (f.fd >= 0) ::close(f.fd);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+std::vector<pid_t> processes_under_test_root() {
+  std::vector<pid_t> out;
+  auto root = test_root().string();
+  for (const auto& entry : fs::directory_iterator("/proc")) {
+    auto name = entry.path().filename().string();
+    if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code ec;
+    auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
+    if (ec) continue;
+    if (cwd.string().rfind(root + "/", 0) == 0) out.push_back(std::stoi(name));
+  }
+  return out;
+}
+
+}  // namespace rsm::test
