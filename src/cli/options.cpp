@@ -84,10 +84,17 @@ std::vector<std::string> ini_words(const option_set& set, const std::string& pat
 
 po::parsed_options parse_words(const po::options_description& desc,
                                const std::vector<std::string>& words) {
-  return po::command_line_parser(words)
-      .options(desc)
-      .style(po::command_line_style::unix_style & ~po::command_line_style::allow_guessing)
-      .run();
+  auto parsed = po::command_line_parser(words)
+                    .options(desc)
+                    .style(po::command_line_style::unix_style &
+                           ~po::command_line_style::allow_guessing)
+                    .run();
+  for (const auto& o : parsed.options) {
+    if (o.position_key >= 0 && !o.original_tokens.empty()) {
+      throw usage_error("unexpected argument '" + o.original_tokens.front() + "'");
+    }
+  }
+  return parsed;
 }
 
 }  // namespace
@@ -114,15 +121,16 @@ option_set& option_set::text(std::string name, std::string default_value, std::s
                              std::vector<std::string> env, std::string value_name) {
   env.push_back(env_name(name));
   auto* v = po::value<std::string>()->value_name(value_name);
-  if (!default_value.empty()) v->default_value(default_value);
-  desc_.add_options()(name.c_str(), v, describe(help, default_value, env, default_value.empty()).c_str());
+  // The default is shown in the description (with the env vars), not as program_options' "(=X)".
+  if (!default_value.empty()) v->default_value(default_value, "");
+  desc_.add_options()(name.c_str(), v, describe(help, default_value, env, true).c_str());
   specs_.push_back({std::move(name), std::move(default_value), std::move(env), false, false});
   return *this;
 }
 
 option_set& option_set::flag(std::string name, std::string help, std::vector<std::string> env) {
   env.push_back(env_name(name));
-  auto* v = po::value<bool>()->implicit_value(true, "")->default_value(false, "false");
+  auto* v = po::value<bool>()->implicit_value(true, "")->default_value(false, "")->value_name("[=true|false]");
   desc_.add_options()(name.c_str(), v, describe(help, "", env, false).c_str());
   specs_.push_back({std::move(name), "false", std::move(env), true, false});
   return *this;

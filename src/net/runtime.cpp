@@ -79,7 +79,9 @@ void runtime::task_finished() {
 }
 
 void runtime::request_stop(int exit_code) {
-  if (exit_code != 0) exit_code_.store(exit_code);
+  // The first non-zero code is the reason the run ends; later ones do not replace it.
+  int expected = 0;
+  if (exit_code != 0) exit_code_.compare_exchange_strong(expected, exit_code);
   if (stopping_.exchange(true)) return;
   asio::post(control_, [this] { begin_stop(); });
 }
