@@ -108,7 +108,7 @@ TEST_CASE("typed values are checked with a message naming the option", "[unit][c
   CHECK(parse(ctl, {}, fake_env({{"RSM_DRY_RUN", "true"}})).flag("dry-run"));
 }
 
-TEST_CASE("--print-config never shows a secret", "[unit][cli]") {
+TEST_CASE("the printed configuration never shows a secret", "[unit][cli]") {
   auto r = run_cli({"proxy", "--print-config", "--password", "hunter2", "--requirepass=xyzzy"},
                    {{"RSM_SENTINEL_PASSWORD", "plugh"}});
   CHECK(r.code == 0);

@@ -1,0 +1,132 @@
+#!/usr/bin/env bash
+# The two quick-start commands of the README:
+#
+#   packaging/dev.sh up     install what is missing, build (Release), start the local service
+#   packaging/dev.sh test   install what is missing, build, run every test
+#                           (with CI=true or --asan: also an ASan+UBSan build of every test)
+#
+# Idempotent: a second run touches no package manager and rebuilds incrementally.
+# Packages are installed with apt-get as root (no sudo); as another user, the missing ones are
+# listed and the script stops.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+JOBS=${JOBS:-2}
+BUILD_PACKAGES=(cmake make g++ pkg-config git libboost1.81-dev libboost-program-options1.81-dev
+                libhiredis-dev rapidjson-dev catch2)
+TEST_PACKAGES=(redis-server redis-sentinel redis-tools)
+
+say() { printf 'dev.sh: %s\n' "$*" >&2; }
+
+missing_packages() {
+  local p
+  for p in "$@"; do
+    dpkg-query -W -f='${Status}\n' "$p" 2>/dev/null | grep -q '^install ok installed$' || echo "$p"
+  done
+}
+
+# Debian starts redis-server and redis-sentinel as services on install; rsm's tests never use
+# them, and a stray server on 6379/26379 would only confuse. Stop and disable them.
+stop_system_redis() {
+  local svc
+  for svc in redis-server redis-sentinel; do
+    if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+      systemctl disable --now "$svc" >/dev/null 2>&1 || true
+    elif command -v service >/dev/null 2>&1; then
+      service "$svc" stop >/dev/null 2>&1 || true
+    fi
+  done
+  local pidfile
+  for pidfile in /run/redis/redis-server.pid /run/sentinel/redis-sentinel.pid; do
+    if [ -f "$pidfile" ]; then kill "$(cat "$pidfile")" 2>/dev/null || true; fi
+  done
+}
+
+ensure_packages() {
+  local missing
+  missing=$(missing_packages "$@" | tr '\n' ' ')
+  [ -z "${missing// /}" ] && return 0
+  if [ "$(id -u)" != 0 ]; then
+    say "missing Debian packages: $missing"
+    say "install them as root: apt-get install $missing"
+    exit 1
+  fi
+  say "installing: $missing"
+  # policy-rc.d keeps the redis services from starting while apt installs them.
+  local policy=/usr/sbin/policy-rc.d created=0
+  if [ ! -e "$policy" ]; then
+    printf '#!/bin/sh\nexit 101\n' >"$policy"
+    chmod +x "$policy"
+    created=1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  # shellcheck disable=SC2086 # word splitting of the package list is intended
+  if ! { apt-get update -qq && apt-get install -y -qq --no-install-recommends $missing >/dev/null; }; then
+    [ "$created" = 1 ] && rm -f "$policy"
+    say "apt-get failed"
+    exit 1
+  fi
+  [ "$created" = 1 ] && rm -f "$policy"
+  stop_system_redis
+}
+
+# build DIR BUILD_TYPE [cmake args...]
+build() {
+  local dir=$1 type=$2
+  shift 2
+  local werror=OFF
+  [ "${CI:-}" = true ] && werror=ON
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DRSM_WERROR="$werror" "$@" >/dev/null
+  cmake --build "$dir" -j "$JOBS"
+}
+
+run_tests() {
+  local dir=$1
+  shift
+  (cd "$dir" && ctest --output-on-failure -j "$JOBS" "$@")
+}
+
+cmd_up() {
+  ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  build "$ROOT/build/release" Release -DRSM_BUILD_TESTS=OFF
+  local rsm="$ROOT/build/release/rsm"
+  # `rsm up` (issue #8) will start the whole local service here; until then, show the binary.
+  "$rsm" --help
+  say "built $rsm; 'rsm up' is not available in this build yet (issue #8)"
+}
+
+cmd_test() {
+  local asan=false
+  [ "${CI:-}" = true ] && asan=true
+  local args=()
+  for a in "$@"; do
+    case "$a" in
+      --asan) asan=true ;;
+      --no-asan) asan=false ;;
+      *) args+=("$a") ;;
+    esac
+  done
+  ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  build "$ROOT/build/test" RelWithDebInfo
+  local status=0
+  run_tests "$ROOT/build/test" "${args[@]}" || status=$?
+  if [ "$asan" = true ]; then
+    say "ASan+UBSan build of every test"
+    build "$ROOT/build/asan" Debug -DRSM_SANITIZE=address
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+      UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+      run_tests "$ROOT/build/asan" "${args[@]}" || status=$?
+  fi
+  return "$status"
+}
+
+case "${1:-}" in
+  up) shift; cmd_up "$@" ;;
+  test) shift; cmd_test "$@" ;;
+  *)
+    echo "usage: packaging/dev.sh up|test [args]" >&2
+    echo "  up    install what is missing, build, start the local service" >&2
+    echo "  test  install what is missing, build, run every test (--asan: also under ASan)" >&2
+    exit 2
+    ;;
+esac
