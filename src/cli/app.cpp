@@ -1,7 +1,11 @@
 #include "rsm/cli/app.hpp"
 
 #include "rsm/cli/commands.hpp"
+#include "rsm/lainlet/procwatcher.hpp"
 #include "rsm/log.hpp"
+
+#include <fstream>
+#include <sstream>
 
 namespace rsm::cli {
 
@@ -16,6 +20,8 @@ const std::vector<command_entry>& commands() {
       {"status", "print the whole group at a glance (or as JSON)", status_options, run_status},
       {"up", "start a complete local service (redis, sentinels, lainlet emulator, ctl, proxy)",
        up_options, run_up},
+      {"lainlet", "a lainlet-compatible emulator serving procwatcher data from a file",
+       lainlet_options, run_lainlet},
       {"version", "print version, commit, build type and library versions", version_options,
        run_version},
   };
@@ -54,6 +60,36 @@ void add_discovery_options(option_set& set) {
       .text("master-name", "master_service", "the master name the sentinels monitor", {}, "NAME")
       .secret("password", "password of the redis nodes (requirepass/masterauth)")
       .secret("sentinel-password", "password of the sentinels");
+}
+
+std::unique_ptr<discovery::source> make_discovery(const values& v) {
+  auto redis = v.addr_list("redis");
+  auto sentinels = v.addr_list("sentinels");
+  auto file = v.text("topology");
+  if (!file.empty() && (!redis.empty() || !sentinels.empty())) {
+    throw usage_error("--topology and --redis/--sentinels exclude each other");
+  }
+  if (!redis.empty() || !sentinels.empty()) {
+    return discovery::make_static(topology::from_lists(redis, sentinels),
+                                  "static --redis/--sentinels");
+  }
+  if (!file.empty()) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw usage_error("--topology: cannot read '" + file + "'");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    auto procs = lainlet::parse_procwatcher(ss.str());
+    if (!procs) throw usage_error("--topology '" + file + "': " + procs.error().detail);
+    return discovery::make_static(
+        topology::from_procs(*procs, v.text("redis-proc"), v.text("sentinel-proc")),
+        "static --topology " + file);
+  }
+  discovery::lainlet_settings s;
+  s.server = *v.addr("lainlet");
+  s.app = v.text("app");
+  s.redis_proc = v.text("redis-proc");
+  s.sentinel_proc = v.text("sentinel-proc");
+  return discovery::make_lainlet(std::move(s));
 }
 
 void apply_logging(const values& v) {

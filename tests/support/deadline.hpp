@@ -1,6 +1,7 @@
 #pragma once
 /// Runs a coroutine to completion on a private io_context under a hard deadline. A coroutine
-/// still running at the deadline fails the test (it is destroyed with the io_context).
+/// still running at the deadline fails the test (it is destroyed with the io_context). When the
+/// coroutine ends, so does everything else it spawned on that io_context.
 ///
 /// Never write `co_await` inside REQUIRE/CHECK: GCC 12 evaluates the awaited operation a second
 /// time (Catch's macro repeats the expression in a short-circuited branch). Await first, then
@@ -27,6 +28,7 @@ T run_with_deadline(awaitable<T> task,
     asio::co_spawn(ctx, std::move(task), [&](std::exception_ptr e) {
       error = e;
       done = true;
+      ctx.stop();  // the test is over: helpers it spawned (servers, loops) go with it
     });
     ctx.run_for(deadline);
     if (!done) FAIL("coroutine still running at its deadline");
@@ -37,6 +39,7 @@ T run_with_deadline(awaitable<T> task,
       error = e;
       if (!e) value.emplace(std::move(v));
       done = true;
+      ctx.stop();
     });
     ctx.run_for(deadline);
     if (!done) FAIL("coroutine still running at its deadline");

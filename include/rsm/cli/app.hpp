@@ -1,6 +1,9 @@
 #pragma once
 /// `rsm <command> [options]`: the dispatcher and the table of commands.
 #include "rsm/cli/options.hpp"
+#include "rsm/discovery/source.hpp"
+
+#include <memory>
 
 #include <ostream>
 #include <string>
@@ -27,6 +30,11 @@ int run(const std::vector<std::string>& args, const env_lookup& env, std::ostrea
 
 /// Options every discovery-based command shares (lainlet, static topology, auth, master name).
 void add_discovery_options(option_set& set);
+/// The discovery the options name: --redis/--sentinels (static lists), --topology FILE
+/// (procwatcher JSON, static), or else lainlet (--lainlet, --app, --redis-proc, ...).
+/// Throws usage_error for bad values or an unreadable topology file.
+std::unique_ptr<discovery::source> make_discovery(const values& v);
+
 /// Applies --log-level and --log-format.
 void apply_logging(const values& v);
 /// For commands a later issue fills in: one line on `err`, exit 2.

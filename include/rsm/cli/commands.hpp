@@ -21,6 +21,9 @@ int run_status(const values& v, std::ostream& out, std::ostream& err);
 option_set up_options();
 int run_up(const values& v, std::ostream& out, std::ostream& err);
 
+option_set lainlet_options();
+int run_lainlet(const values& v, std::ostream& out, std::ostream& err);
+
 option_set version_options();
 int run_version(const values& v, std::ostream& out, std::ostream& err);
 
