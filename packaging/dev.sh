@@ -14,7 +14,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JOBS=${JOBS:-2}
 BUILD_PACKAGES=(cmake make g++ pkg-config git libboost1.81-dev libboost-program-options1.81-dev
                 libhiredis-dev rapidjson-dev catch2)
-TEST_PACKAGES=(redis-server redis-sentinel redis-tools)
+TEST_PACKAGES=(redis-server redis-sentinel redis-tools curl)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
