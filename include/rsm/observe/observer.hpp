@@ -1,0 +1,27 @@
+#pragma once
+/// One observation pass: every node (ROLE + INFO) and every sentinel (SENTINEL MASTER,
+/// CKQUORUM, REPLICAS, SENTINELS), all at once, each bounded by `timeout`. A node that does
+/// not answer in time (even a SIGSTOPped one) is marked unreachable; the pass never waits
+/// longer than `timeout` plus scheduling.
+#include "rsm/duration.hpp"
+#include "rsm/net/asio.hpp"
+#include "rsm/observe/state.hpp"
+#include "rsm/topology/group.hpp"
+
+#include <string>
+
+namespace rsm::observe {
+
+struct settings {
+  std::string master_name = "master_service";
+  std::string password;           // the redis nodes'
+  std::string sentinel_password;  // the sentinels'
+  duration timeout{std::chrono::seconds(2)};
+};
+
+awaitable<group_state> async_observe(topology::group where, settings s);
+
+/// Fills a node_state's fields from ROLE and INFO replies (sans-io; exposed for tests).
+void apply_node_replies(node_state& n, const resp::reply& role, const resp::reply& info);
+
+}  // namespace rsm::observe

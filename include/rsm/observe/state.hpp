@@ -1,0 +1,70 @@
+#pragma once
+/// What one observation pass saw of the group: every redis node and every sentinel.
+/// Shared by `rsm status`, `rsm watch` and the controller (`rsm ctl`).
+#include "rsm/address.hpp"
+#include "rsm/redis/info.hpp"
+#include "rsm/redis/role.hpp"
+#include "rsm/sentinel/commands.hpp"
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace rsm::observe {
+
+struct node_state {
+  int instance = 0;
+  address addr;
+  bool reachable = false;
+  /// Why it is unreachable (connect refused, timed out, NOAUTH, ...).
+  std::string error;
+
+  redis::role_info role;
+  std::string run_id;
+  std::string replication_id;
+  /// master_repl_offset for a master; slave_repl_offset for a replica.
+  long long repl_offset = 0;
+  /// Replica only: master_link_status ("up"/"down"), seconds since the last I/O with the
+  /// master, and whether a sync is running.
+  std::string link_status;
+  long long last_io_seconds = -1;
+  bool sync_in_progress = false;
+  bool loading = false;
+  long long keys = 0;
+  long long used_memory = 0;
+  long long clients = 0;
+  long long connected_replicas = 0;
+  long long uptime_seconds = 0;
+  long long commands_processed = 0;
+  /// The whole INFO reply, for metrics.
+  redis::info info;
+
+  bool is_master() const { return reachable && role.is_master(); }
+};
+
+struct sentinel_state {
+  int instance = 0;
+  address addr;
+  bool reachable = false;
+  std::string error;
+  /// SENTINEL MASTER <name>; empty when the sentinel does not monitor the name.
+  std::optional<sentinel::master_view> master;
+  /// SENTINEL CKQUORUM <name>.
+  bool quorum_ok = false;
+  std::string quorum_text;
+  std::vector<sentinel::fields> replicas;
+  std::vector<sentinel::fields> sentinels;
+};
+
+struct group_state {
+  std::string master_name;
+  std::vector<node_state> nodes;
+  std::vector<sentinel_state> sentinels;
+  std::chrono::system_clock::time_point observed_at{};
+
+  const node_state* node_at(const address& a) const;
+  const node_state* node(int instance) const;
+};
+
+}  // namespace rsm::observe

@@ -1,0 +1,185 @@
+#include "rsm/observe/observer.hpp"
+
+#include "rsm/net/gather.hpp"
+#include "rsm/net/timeout.hpp"
+#include "rsm/redis/commands.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+namespace rsm::observe {
+
+const node_state* group_state::node_at(const address& a) const {
+  for (const auto& n : nodes) {
+    if (n.addr == a) return &n;
+  }
+  return nullptr;
+}
+
+const node_state* group_state::node(int instance) const {
+  for (const auto& n : nodes) {
+    if (n.instance == instance) return &n;
+  }
+  return nullptr;
+}
+
+void apply_node_replies(node_state& n, const resp::reply& role, const resp::reply& info) {
+  auto r = redis::parse_role(role);
+  if (!r) {
+    n.reachable = false;
+    n.error = r.error().message();
+    return;
+  }
+  if (info.is_error() || !info.is_text()) {
+    n.reachable = false;
+    n.error = "INFO: " + info.to_debug_string();
+    return;
+  }
+  n.reachable = true;
+  n.role = *r;
+  n.info = redis::parse_info(info.str);
+  const auto& i = n.info;
+  n.run_id = std::string(i.get("server", "run_id").value_or(""));
+  n.replication_id = std::string(i.get("replication", "master_replid").value_or(""));
+  if (n.role.is_replica()) {
+    n.repl_offset = i.get_int("replication", "slave_repl_offset").value_or(n.role.offset);
+    n.link_status = std::string(i.get("replication", "master_link_status").value_or(""));
+    n.last_io_seconds = i.get_int("replication", "master_last_io_seconds_ago").value_or(-1);
+    n.sync_in_progress = i.get_int("replication", "master_sync_in_progress").value_or(0) != 0;
+  } else {
+    n.repl_offset = i.get_int("replication", "master_repl_offset").value_or(n.role.offset);
+  }
+  n.loading = i.get_int("persistence", "loading").value_or(0) != 0;
+  n.keys = i.total_keys();
+  n.used_memory = i.get_int("memory", "used_memory").value_or(0);
+  n.clients = i.get_int("clients", "connected_clients").value_or(0);
+  n.connected_replicas = i.get_int("replication", "connected_slaves").value_or(0);
+  n.uptime_seconds = i.get_int("server", "uptime_in_seconds").value_or(0);
+  n.commands_processed = i.get_int("stats", "total_commands_processed").value_or(0);
+}
+
+namespace {
+
+redis::options conn_options(address a, std::string password, duration timeout) {
+  redis::options o;
+  o.server = std::move(a);
+  o.password = std::move(password);
+  o.connect_timeout = timeout;
+  o.command_timeout = timeout;
+  o.client_name = "rsm-observer";
+  return o;
+}
+
+awaitable<result<node_state>> observe_node_unbounded(int instance, address a, std::string password,
+                                                     duration timeout) {
+  node_state n;
+  n.instance = instance;
+  n.addr = a;
+  auto c = co_await redis::connection::async_connect(conn_options(a, password, timeout));
+  if (!c) {
+    n.error = c.error().message();
+    co_return n;
+  }
+  std::vector<resp::command> cmds;
+  cmds.emplace_back("ROLE");
+  cmds.emplace_back("INFO");
+  auto r = co_await c->async_exec(std::move(cmds));
+  if (!r) {
+    n.error = r.error().message();
+    co_return n;
+  }
+  apply_node_replies(n, (*r)[0], (*r)[1]);
+  co_return n;
+}
+
+awaitable<node_state> observe_node(int instance, address a, std::string password, duration timeout) {
+  auto r = co_await net::with_timeout(observe_node_unbounded(instance, a, password, timeout),
+                                      timeout, error(errc::timed_out, "no answer within " + to_string(timeout)));
+  if (r) co_return std::move(*r);
+  node_state n;
+  n.instance = instance;
+  n.addr = a;
+  n.error = r.error().message();
+  co_return n;
+}
+
+awaitable<result<sentinel_state>> observe_sentinel_unbounded(int instance, address a,
+                                                             std::string name, std::string password,
+                                                             duration timeout) {
+  sentinel_state s;
+  s.instance = instance;
+  s.addr = a;
+  auto c = co_await redis::connection::async_connect(conn_options(a, password, timeout));
+  if (!c) {
+    s.error = c.error().message();
+    co_return s;
+  }
+  std::vector<resp::command> cmds;
+  cmds.emplace_back("SENTINEL", "MASTER", name);
+  cmds.emplace_back("SENTINEL", "CKQUORUM", name);
+  cmds.emplace_back("SENTINEL", "REPLICAS", name);
+  cmds.emplace_back("SENTINEL", "SENTINELS", name);
+  auto r = co_await c->async_exec(std::move(cmds));
+  if (!r) {
+    s.error = r.error().message();
+    co_return s;
+  }
+  const auto& rep = *r;
+  if (rep[0].is_error() && rep[0].str.find("No such master") == std::string::npos) {
+    s.error = rep[0].str;  // NOAUTH, or not a sentinel at all
+    co_return s;
+  }
+  s.reachable = true;
+  if (!rep[0].is_error()) {
+    auto f = sentinel::to_fields(rep[0]);
+    if (f) {
+      if (auto v = sentinel::to_master_view(*f)) s.master = std::move(*v);
+    }
+  }
+  s.quorum_ok = rep[1].is_text();
+  s.quorum_text = rep[1].str;
+  for (int k : {2, 3}) {
+    if (!rep[k].is_array()) continue;
+    for (const auto& e : rep[k].elements) {
+      if (auto f = sentinel::to_fields(e)) (k == 2 ? s.replicas : s.sentinels).push_back(std::move(*f));
+    }
+  }
+  co_return s;
+}
+
+awaitable<sentinel_state> observe_sentinel(int instance, address a, std::string name,
+                                           std::string password, duration timeout) {
+  auto r = co_await net::with_timeout(
+      observe_sentinel_unbounded(instance, a, name, password, timeout), timeout,
+      error(errc::timed_out, "no answer within " + to_string(timeout)));
+  if (r) co_return std::move(*r);
+  sentinel_state s;
+  s.instance = instance;
+  s.addr = a;
+  s.error = r.error().message();
+  co_return s;
+}
+
+}  // namespace
+
+awaitable<group_state> async_observe(topology::group where, settings s) {
+  std::vector<awaitable<node_state>> nodes;
+  for (const auto& [inst, a] : where.redis) nodes.push_back(observe_node(inst, a, s.password, s.timeout));
+  std::vector<awaitable<sentinel_state>> sentinels;
+  for (const auto& [inst, a] : where.sentinels) {
+    sentinels.push_back(observe_sentinel(inst, a, s.master_name, s.sentinel_password, s.timeout));
+  }
+  group_state g;
+  g.master_name = s.master_name;
+  using namespace asio::experimental::awaitable_operators;
+  auto [n, sn] = co_await (net::async_gather(std::move(nodes)) && net::async_gather(std::move(sentinels)));
+  for (auto& x : n) {
+    if (x) g.nodes.push_back(std::move(*x));
+  }
+  for (auto& x : sn) {
+    if (x) g.sentinels.push_back(std::move(*x));
+  }
+  g.observed_at = std::chrono::system_clock::now();
+  co_return g;
+}
+
+}  // namespace rsm::observe
