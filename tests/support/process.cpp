@@ -254,6 +254,102 @@ process_result run_program(const std::vector<std::string>& argv,
   return r;
 }
 
+child_process::child_process(const std::vector<std::string>& argv,
+                             const std::map<std::string, std::string>& env) {
+  int out_pipe[2];
+  if (::pipe(out_pipe) != 0) throw std::runtime_error("pipe failed");
+  auto err_path = (dir_.path() / "stderr").string();
+  pid_t parent = ::getpid();
+  pid_ = ::fork();
+  if (pid_ < 0) throw std::runtime_error("fork failed");
+  if (pid_ == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+    if (::getppid() != parent) ::_exit(127);
+    ::dup2(out_pipe[1], 1);
+    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    ::dup2(err, 2);
+    ::close(out_pipe[0]);
+    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    ::execvp(args[0], args.data());
+    ::_exit(127);
+  }
+  ::close(out_pipe[1]);
+  out_fd_ = out_pipe[0];
+}
+
+child_process::~child_process() {
+  stop(std::chrono::seconds(2));
+  if (out_fd_ >= 0) ::close(out_fd_);
+}
+
+std::optional<std::string> child_process::read_line(std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto nl = buffer_.find('\n');
+    if (nl != std::string::npos) {
+      auto line = buffer_.substr(0, nl);
+      buffer_.erase(0, nl + 1);
+      lines_.push_back(line);
+      return line;
+    }
+    if (out_fd_ < 0) return std::nullopt;
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    pollfd pfd{out_fd_, POLLIN, 0};
+    if (::poll(&pfd, 1, static_cast<int>(left.count())) <= 0) continue;
+    char buf[4096];
+    auto n = ::read(out_fd_, buf, sizeof buf);
+    if (n <= 0) {
+      ::close(out_fd_);
+      out_fd_ = -1;
+      continue;
+    }
+    buffer_.append(buf, static_cast<std::size_t>(n));
+  }
+}
+
+std::optional<std::string> child_process::wait_for(std::string_view needle,
+                                                   std::chrono::milliseconds timeout) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0) return std::nullopt;
+    auto line = read_line(left);
+    if (!line) return std::nullopt;
+    if (line->find(needle) != std::string::npos) return line;
+  }
+}
+
+std::string child_process::stderr_text() const {
+  std::ifstream in(dir_.path() / "stderr");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+int child_process::stop(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  int status = 0;
+  for (;;) {
+    if (::waitpid(pid_, &status, WNOHANG) == pid_) break;
+    if (std::chrono::steady_clock::now() > deadline) {
+      ::kill(pid_, SIGKILL);
+      ::waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(10ms);
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
 std::vector<pid_t> processes_under_test_root() {
   std::vector<pid_t> out;
   auto root = test_root().string();

@@ -12,6 +12,8 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <optional>
+#include <string_view>
 #include <string>
 #include <vector>
 
@@ -100,6 +102,35 @@ process_result run_program(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env = {},
                            const std::vector<std::string>& unset = {},
                            std::chrono::milliseconds timeout = std::chrono::milliseconds(20000));
+
+/// A program running in the background whose stdout is read line by line (stderr goes to a
+/// file). Killed (SIGTERM, then SIGKILL) and reaped on destruction.
+class child_process {
+ public:
+  child_process(const std::vector<std::string>& argv,
+                const std::map<std::string, std::string>& env = {});
+  ~child_process();
+  child_process(const child_process&) = delete;
+  child_process& operator=(const child_process&) = delete;
+
+  /// The next line of stdout (without '\n'), or nothing if none came within `timeout` or the
+  /// program closed its stdout.
+  std::optional<std::string> read_line(std::chrono::milliseconds timeout);
+  /// Reads lines until one contains `needle`; returns it, or nothing at the timeout.
+  std::optional<std::string> wait_for(std::string_view needle, std::chrono::milliseconds timeout);
+  /// Every line read so far.
+  const std::vector<std::string>& lines() const { return lines_; }
+  std::string stderr_text() const;
+  /// SIGTERM, then waits up to `timeout` for the exit code (SIGKILL after it).
+  int stop(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+ private:
+  pid_t pid_ = -1;
+  int out_fd_ = -1;
+  std::string buffer_;
+  std::vector<std::string> lines_;
+  temp_dir dir_{"child"};
+};
 
 /// PIDs of processes whose working directory is below test_root() (leaked fixtures).
 std::vector<pid_t> processes_under_test_root();
