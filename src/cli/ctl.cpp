@@ -1,37 +1,193 @@
+// rsm ctl: the controller (see include/rsm/ctl/controller.hpp for its loop, and
+// include/rsm/ctl/plan.hpp for its rules).
 #include "rsm/cli/app.hpp"
 #include "rsm/cli/commands.hpp"
+#include "rsm/ctl/controller.hpp"
+#include "rsm/log.hpp"
+#include "rsm/metrics/graphite.hpp"
+#include "rsm/net/http_server.hpp"
+#include "rsm/net/runtime.hpp"
+#include "rsm/net/timeout.hpp"
+
+#include <map>
 
 namespace rsm::cli {
 
 option_set ctl_options() {
   option_set s("ctl",
                "Learns the redis nodes and sentinels, bootstraps replication, registers the\n"
-               "master with every sentinel, then keeps checking and repairing the group.");
+               "master with every sentinel, then keeps checking and repairing the group:\n"
+               "observe -> plan -> act, every --interval and at once on any change. Never\n"
+               "fights Sentinel, never promotes an empty node over one with data.");
   add_discovery_options(s);
   s.text("interval", "10s", "time between passes (also run at once on any change)", {},
          "DURATION")
+      .text("timeout", "2s", "how long one node may take to answer", {}, "DURATION")
       .text("quorum", "0", "sentinel quorum (0: a majority of the sentinels)", {}, "N")
       .text("down-after", "30s", "SENTINEL SET down-after-milliseconds", {}, "DURATION")
       .text("parallel-syncs", "1", "SENTINEL SET parallel-syncs", {}, "N")
       .text("failover-timeout", "3m", "SENTINEL SET failover-timeout", {}, "DURATION")
       .flag("dry-run", "observe and print each pass's plan without acting")
+      .flag("once", "run one pass, print it, and exit")
       .flag("no-promote", "never promote a replica when Sentinel cannot elect one")
-      .text("min-replicas-to-write", "0", "CONFIG SET min-replicas-to-write on every node", {},
+      .text("min-replicas-to-write", "0", "CONFIG SET min-replicas-to-write on every node (0: leave alone)", {},
             "N")
       .text("min-replicas-max-lag", "10s", "CONFIG SET min-replicas-max-lag on every node", {},
             "DURATION")
-      .text("http-listen", ":8091", "serve /status, /metrics, /pause, /resume here", {},
+      .text("http-listen", ":8091", "serve /status, /metrics, POST /pause, POST /resume (empty: off)", {},
             "HOST:PORT")
-      .text("graphite", "", "push node metrics to Graphite (default graphite.lain:2003 on LAIN)",
+      .text("graphite", "", "push node metrics to Graphite (default graphite.lain:2003 when LAIN_DOMAIN is set)",
             {}, "HOST:PORT")
       .text("metrics-interval", "60s", "Graphite push period", {}, "DURATION")
       .text("domain", "", "LAIN domain, the Graphite key prefix", {"LAIN_DOMAIN"}, "DOMAIN");
   return s;
 }
 
-int run_ctl(const values& v, std::ostream&, std::ostream& err) {
-  v.dur("interval");
-  return not_available("ctl", 6, err);
+namespace {
+
+void print_pass(std::ostream& out, const ctl::pass_report& p, bool dry_run) {
+  out << "pass " << p.number << " (" << p.trigger << "): ";
+  if (p.plan.actions.empty()) {
+    out << "nothing to do";
+  } else {
+    out << p.plan.actions.size() << " action(s), rule " << p.plan.rule;
+  }
+  out << "; group " << observe::to_string(p.assessment.level) << "\n";
+  for (const auto& n : p.plan.notes) out << "  note: " << n << "\n";
+  for (const auto& o : p.outcomes) {
+    out << "  " << (dry_run ? "would " : std::string(ctl::to_string(o.result)) + ": ") << o.act.describe()
+        << "\n    because " << o.act.reason << "\n";
+  }
+  out << std::flush;
+}
+
+std::map<std::string, std::string> query_args(std::string_view q) {
+  std::map<std::string, std::string> out;
+  while (!q.empty()) {
+    auto amp = q.find('&');
+    auto item = q.substr(0, amp);
+    auto eq = item.find('=');
+    out[std::string(item.substr(0, eq))] = eq == std::string_view::npos ? "" : std::string(item.substr(eq + 1));
+    if (amp == std::string_view::npos) break;
+    q.remove_prefix(amp + 1);
+  }
+  return out;
+}
+
+awaitable<void> run_once(ctl::controller* c, duration timeout, int* rc) {
+  bool discovered = co_await c->async_discover(timeout);
+  if (!discovered) {
+    log::error("ctl", "discovery did not answer");
+    *rc = 1;
+    co_return;
+  }
+  auto report = co_await c->async_pass("once");
+  *rc = report.number > 0 ? 0 : 1;
+}
+
+awaitable<void> graphite_loop(ctl::controller* c, address where, std::string prefix, duration every) {
+  for (;;) {
+    if (!co_await net::async_sleep(every)) co_return;
+    const auto& state = c->last_state();
+    if (!state) continue;
+    auto ts = std::chrono::duration_cast<std::chrono::seconds>(
+                  std::chrono::system_clock::now().time_since_epoch())
+                  .count();
+    std::string payload;
+    for (const auto& n : state->nodes) {
+      if (n.reachable) payload += metrics::graphite_lines(prefix, n.instance, n.info, ts);
+    }
+    if (payload.empty()) continue;
+    auto r = co_await metrics::async_graphite_push(where, std::move(payload), std::chrono::seconds(5));
+    if (!r) {
+      log::warn("ctl", "graphite push failed", {{"graphite", where.to_string()}, {"error", r.error().message()}});
+    }
+  }
+}
+
+}  // namespace
+
+int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
+  ctl::settings s;
+  s.cfg.master_name = v.text("master-name");
+  s.cfg.quorum = static_cast<int>(v.integer("quorum", 0, 100));
+  s.cfg.down_after = v.dur("down-after");
+  s.cfg.parallel_syncs = static_cast<int>(v.integer("parallel-syncs", 1, 1000));
+  s.cfg.failover_timeout = v.dur("failover-timeout");
+  s.cfg.password = v.text("password");
+  s.cfg.no_promote = v.flag("no-promote");
+  s.cfg.min_replicas_to_write = static_cast<int>(v.integer("min-replicas-to-write", 0, 1000));
+  s.cfg.min_replicas_max_lag = v.dur("min-replicas-max-lag");
+  s.interval = v.dur("interval");
+  if (s.interval.count() <= 0) throw usage_error("--interval must be more than 0");
+  s.cfg.flap_window = std::max(s.interval * 3, duration(std::chrono::seconds(5)));
+  s.timeout = v.dur("timeout");
+  s.sentinel_password = v.text("sentinel-password");
+  s.dry_run = v.flag("dry-run");
+  bool once = v.flag("once");
+  if (s.dry_run || once) {
+    s.on_pass = [&out, dry = s.dry_run](const ctl::pass_report& p) { print_pass(out, p, dry); };
+  }
+  auto graphite = v.addr("graphite");
+  auto domain = v.text("domain");
+  if (!graphite && !domain.empty()) graphite = address{"graphite.lain", 2003};
+  auto metrics_every = v.dur("metrics-interval");
+
+  net::runtime rt({.data_threads = 0, .stop_deadline = std::chrono::seconds(5)});
+  ctl::controller c(rt.control().get_executor(), s, make_discovery(v));
+  if (once) {
+    int rc = 1;
+    rt.spawn("ctl-once", run_once(&c, std::chrono::seconds(10), &rc));
+    int r = rt.run();
+    return r != 0 ? r : rc;
+  }
+
+  std::unique_ptr<net::http_server> http;
+  if (auto listen = v.addr("http-listen")) {
+    try {
+      http = std::make_unique<net::http_server>(rt.control().get_executor(), *listen);
+    } catch (const std::exception& e) {
+      err << "rsm ctl: cannot listen on " << listen->to_string() << ": " << e.what() << "\n";
+      return 1;
+    }
+    http->route("/status", [&c](const net::http_request_info&) {
+      return net::http_reply{200, "application/json", c.status_json()};
+    });
+    http->route("/metrics", [&c](const net::http_request_info&) {
+      metrics::exposition e;
+      c.add_metrics(e);
+      return net::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", e.text()};
+    });
+    http->route("/pause", [&c](const net::http_request_info& r) {
+      if (r.method != "POST") return net::http_reply{405, "text/plain", "use POST\n"};
+      auto q = query_args(r.query);
+      std::optional<duration> d;
+      if (auto it = q.find("for"); it != q.end()) {
+        auto parsed = parse_duration(it->second);
+        if (!parsed) return net::http_reply{400, "text/plain", parsed.error().detail + "\n"};
+        d = *parsed;
+      }
+      c.pause(d);
+      return net::http_reply{200, "text/plain", d ? "paused for " + to_string(*d) + "\n" : "paused\n"};
+    });
+    http->route("/resume", [&c](const net::http_request_info& r) {
+      if (r.method != "POST") return net::http_reply{405, "text/plain", "use POST\n"};
+      c.resume();
+      return net::http_reply{200, "text/plain", "resumed\n"};
+    });
+    log::info("ctl", "serving /status and /metrics", {{"addr", http->local_address().to_string()}});
+    rt.spawn("ctl-http", http->async_run());
+  }
+  if (graphite) {
+    rt.spawn("ctl-graphite", graphite_loop(&c, *graphite, metrics::graphite_prefix(domain, v.text("app")), metrics_every));
+  }
+  rt.on_stop([&http] {
+    if (http) http->stop();
+  });
+  log::info("ctl", "starting", {{"master-name", s.cfg.master_name}, {"interval", to_string(s.interval)},
+                                {"dry-run", s.dry_run ? "yes" : "no"}});
+  rt.spawn("ctl", c.async_run());
+  return rt.run();
 }
 
 }  // namespace rsm::cli

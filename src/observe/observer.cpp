@@ -70,7 +70,8 @@ redis::options conn_options(address a, std::string password, duration timeout) {
 }
 
 awaitable<result<node_state>> observe_node_unbounded(int instance, address a, std::string password,
-                                                     duration timeout) {
+                                                     duration timeout,
+                                                     std::vector<std::string> config_keys) {
   node_state n;
   n.instance = instance;
   n.addr = a;
@@ -82,17 +83,24 @@ awaitable<result<node_state>> observe_node_unbounded(int instance, address a, st
   std::vector<resp::command> cmds;
   cmds.emplace_back("ROLE");
   cmds.emplace_back("INFO");
+  for (const auto& k : config_keys) cmds.emplace_back("CONFIG", "GET", k);
   auto r = co_await c->async_exec(std::move(cmds));
   if (!r) {
     n.error = r.error().message();
     co_return n;
   }
   apply_node_replies(n, (*r)[0], (*r)[1]);
+  for (std::size_t i = 2; i < r->size(); ++i) {
+    const auto& e = (*r)[i].elements;
+    for (std::size_t j = 0; j + 1 < e.size(); j += 2) n.config[e[j].str] = e[j + 1].str;
+  }
   co_return n;
 }
 
-awaitable<node_state> observe_node(int instance, address a, std::string password, duration timeout) {
-  auto r = co_await net::with_timeout(observe_node_unbounded(instance, a, password, timeout),
+awaitable<node_state> observe_node(int instance, address a, std::string password, duration timeout,
+                                   std::vector<std::string> config_keys) {
+  auto r = co_await net::with_timeout(observe_node_unbounded(instance, a, password, timeout,
+                                                             std::move(config_keys)),
                                       timeout, error(errc::timed_out, "no answer within " + to_string(timeout)));
   if (r) co_return std::move(*r);
   node_state n;
@@ -163,7 +171,7 @@ awaitable<sentinel_state> observe_sentinel(int instance, address a, std::string 
 
 awaitable<group_state> async_observe(topology::group where, settings s) {
   std::vector<awaitable<node_state>> nodes;
-  for (const auto& [inst, a] : where.redis) nodes.push_back(observe_node(inst, a, s.password, s.timeout));
+  for (const auto& [inst, a] : where.redis) nodes.push_back(observe_node(inst, a, s.password, s.timeout, s.config_keys));
   std::vector<awaitable<sentinel_state>> sentinels;
   for (const auto& [inst, a] : where.sentinels) {
     sentinels.push_back(observe_sentinel(inst, a, s.master_name, s.sentinel_password, s.timeout));

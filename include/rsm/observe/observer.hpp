@@ -9,6 +9,7 @@
 #include "rsm/topology/group.hpp"
 
 #include <string>
+#include <vector>
 
 namespace rsm::observe {
 
@@ -17,6 +18,8 @@ struct settings {
   std::string password;           // the redis nodes'
   std::string sentinel_password;  // the sentinels'
   duration timeout{std::chrono::seconds(2)};
+  /// CONFIG GET these on every node (the controller checks min-replicas-* with them).
+  std::vector<std::string> config_keys;
 };
 
 awaitable<group_state> async_observe(topology::group where, settings s);

@@ -7,6 +7,7 @@
 #include "rsm/sentinel/commands.hpp"
 
 #include <chrono>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -39,6 +40,8 @@ struct node_state {
   long long commands_processed = 0;
   /// The whole INFO reply, for metrics.
   redis::info info;
+  /// CONFIG GET of the keys the observer was asked for (settings::config_keys).
+  std::map<std::string, std::string> config;
 
   bool is_master() const { return reachable && role.is_master(); }
 };

@@ -1,0 +1,372 @@
+#include "rsm/ctl/controller.hpp"
+
+#include "rsm/log.hpp"
+#include "rsm/net/backoff.hpp"
+#include "rsm/net/timeout.hpp"
+#include "rsm/observe/report.hpp"
+#include "rsm/redis/subscriber.hpp"
+#include "rsm/sentinel/event.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
+#include <boost/asio/experimental/awaitable_operators.hpp>
+
+#include <set>
+
+namespace rsm::ctl {
+
+struct controller::state {
+  state(asio::any_io_executor e, settings s, std::unique_ptr<discovery::source> src)
+      : ex(e), cfg(std::move(s)), source(std::move(src)), trigger(e, asio::steady_timer::time_point::max()) {}
+
+  asio::any_io_executor ex;
+  settings cfg;
+  std::unique_ptr<discovery::source> source;
+  std::optional<topology::group> group;
+  memory mem;
+  std::optional<pass_report> last;
+  std::optional<observe::group_state> last_state;
+  std::deque<outcome> recent;  // the last actions, newest last (bounded)
+  std::uint64_t passes = 0;
+  std::map<std::string, std::uint64_t> actions_by_kind;
+  std::map<std::string, std::uint64_t> failed_by_kind;
+  std::uint64_t failovers_seen = 0;
+  std::string pending_trigger;
+  asio::steady_timer trigger;
+  std::optional<std::chrono::steady_clock::time_point> paused_until;
+  bool paused_forever = false;
+  std::map<address, std::unique_ptr<asio::cancellation_signal>> followers;
+
+  bool is_paused() const {
+    if (paused_forever) return true;
+    return paused_until && std::chrono::steady_clock::now() < *paused_until;
+  }
+  void poke(std::string why) {
+    if (pending_trigger.empty()) pending_trigger = std::move(why);
+    trigger.cancel();
+  }
+};
+
+controller::controller(asio::any_io_executor ex, settings s, std::unique_ptr<discovery::source> src)
+    : state_(std::make_shared<state>(ex, std::move(s), std::move(src))) {}
+
+controller::~controller() {
+  for (auto& [a, sig] : state_->followers) sig->emit(asio::cancellation_type::terminal);
+}
+
+awaitable<bool> controller::async_discover(duration timeout) {
+  auto st = state_;
+  auto u = co_await net::with_timeout(st->source->async_next(), timeout);
+  if (!u) co_return false;
+  for (const auto& c : u->changes) log::info("ctl", "discovery: " + c.describe());
+  st->group = u->group;
+  co_return true;
+}
+
+void controller::pause(std::optional<duration> d) {
+  if (d) {
+    state_->paused_until = std::chrono::steady_clock::now() + *d;
+    state_->paused_forever = false;
+  } else {
+    state_->paused_forever = true;
+  }
+  log::warn("ctl", "paused", {{"for", d ? rsm::to_string(*d) : std::string("until resumed")}});
+}
+
+void controller::resume() {
+  state_->paused_forever = false;
+  state_->paused_until.reset();
+  log::info("ctl", "resumed");
+  state_->poke("resume");
+}
+
+bool controller::paused() const { return state_->is_paused(); }
+
+const std::optional<pass_report>& controller::last_pass() const { return state_->last; }
+const std::optional<observe::group_state>& controller::last_state() const { return state_->last_state; }
+
+awaitable<pass_report> controller::async_pass(std::string trigger) {
+  auto st = state_;
+  pass_report rep;
+  rep.number = ++st->passes;
+  rep.at = std::chrono::system_clock::now();
+  rep.trigger = std::move(trigger);
+  rep.paused = st->is_paused();
+
+  plan_input in;
+  in.discovery_ok = st->group.has_value();
+  if (st->group) in.discovered = *st->group;
+  observe::settings os;
+  os.master_name = st->cfg.cfg.master_name;
+  os.password = st->cfg.cfg.password;
+  os.sentinel_password = st->cfg.sentinel_password;
+  os.timeout = st->cfg.timeout;
+  if (st->cfg.cfg.min_replicas_to_write > 0) os.config_keys = {"min-replicas-*"};
+  if (st->group) in.observed = co_await observe::async_observe(*st->group, os);
+  in.observed.master_name = st->cfg.cfg.master_name;
+  in.now = std::chrono::steady_clock::now();
+  rep.plan = plan(in, st->cfg.cfg, st->mem);
+  rep.assessment = observe::assess(in.observed, {});
+
+  for (const auto& n : rep.plan.notes) log::info("ctl", n, {{"rule", rep.plan.rule}, {"pass", rep.number}});
+  std::vector<action> done;
+  if (st->cfg.dry_run || rep.paused) {
+    for (const auto& a : rep.plan.actions) {
+      log::info("ctl", std::string(st->cfg.dry_run ? "dry-run" : "paused") + ", would " + a.describe(),
+                {{"rule", rep.plan.rule}, {"reason", a.reason}});
+      outcome o;
+      o.act = a;
+      o.result = outcome::status::skipped;
+      o.detail = st->cfg.dry_run ? "dry run" : "paused";
+      o.at = std::chrono::system_clock::now();
+      rep.outcomes.push_back(std::move(o));
+    }
+  } else {
+    act_settings as{st->cfg.cfg, st->cfg.sentinel_password, st->cfg.timeout, std::chrono::seconds(20)};
+    for (const auto& a : rep.plan.actions) {
+      auto o = co_await async_act(a, as);
+      auto kind = std::string(to_string(a.what));
+      if (o.result == outcome::status::done) {
+        ++st->actions_by_kind[kind];
+        done.push_back(a);
+      } else if (o.result == outcome::status::failed) {
+        ++st->failed_by_kind[kind];
+        done.push_back(a);  // a failed attempt also counts for anti-flap
+      }
+      st->recent.push_back(o);
+      if (st->recent.size() > 50) st->recent.pop_front();
+      rep.outcomes.push_back(std::move(o));
+    }
+  }
+  remember(st->mem, in, rep.plan, done);
+  st->last_state = std::move(in.observed);
+  st->last = rep;
+  if (st->cfg.on_pass) st->cfg.on_pass(rep);
+  co_return rep;
+}
+
+namespace {
+
+awaitable<void> follow_sentinel(std::shared_ptr<controller::state> st, address where) {
+  net::backoff backoff(std::chrono::milliseconds(200), std::chrono::seconds(5));
+  for (;;) {
+    redis::options o;
+    o.server = where;
+    o.password = st->cfg.sentinel_password;
+    o.connect_timeout = st->cfg.timeout;
+    auto sub = co_await redis::subscriber::async_connect(o);
+    auto cs = co_await asio::this_coro::cancellation_state;
+    if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    if (sub) {
+      sub->subscribe({"+switch-master", "+sdown", "-sdown", "+odown", "+failover-end", "+reset-master"});
+      int silent = 0;
+      for (;;) {
+        auto m = co_await sub->async_receive(std::chrono::seconds(5));
+        cs = co_await asio::this_coro::cancellation_state;
+        if (cs.cancelled() != asio::cancellation_type::none) co_return;
+        if (!m) {
+          if (m.error() == errc::timed_out && ++silent < 3) {
+            sub->ping();
+            continue;
+          }
+          break;
+        }
+        silent = 0;
+        if (m->type != redis::message::kind::message) {
+          if (m->type == redis::message::kind::subscribe) backoff.reset();
+          continue;
+        }
+        auto ev = sentinel::parse_event(m->channel, m->payload);
+        if (ev.master_name != st->cfg.cfg.master_name) continue;
+        if (ev.type == "+switch-master") ++st->failovers_seen;
+        st->poke("sentinel " + where.to_string() + " " + ev.type);
+      }
+    }
+    if (!co_await net::async_sleep(backoff.next())) co_return;
+  }
+}
+
+void reconcile_followers(const std::shared_ptr<controller::state>& st) {
+  std::set<address> wanted;
+  if (st->group) {
+    for (const auto& [i, a] : st->group->sentinels) wanted.insert(a);
+  }
+  for (auto it = st->followers.begin(); it != st->followers.end();) {
+    if (!wanted.count(it->first)) {
+      it->second->emit(asio::cancellation_type::terminal);
+      it = st->followers.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& a : wanted) {
+    if (st->followers.count(a)) continue;
+    auto sig = std::make_unique<asio::cancellation_signal>();
+    asio::co_spawn(st->ex, follow_sentinel(st, a), asio::bind_cancellation_slot(sig->slot(), asio::detached));
+    st->followers.emplace(a, std::move(sig));
+  }
+}
+
+awaitable<void> discovery_loop(std::shared_ptr<controller::state> st) {
+  for (;;) {
+    auto u = co_await st->source->async_next();
+    if (!u) co_return;
+    for (const auto& c : u->changes) log::info("ctl", "discovery: " + c.describe());
+    st->group = u->group;
+    reconcile_followers(st);
+    st->poke("discovery");
+  }
+}
+
+}  // namespace
+
+awaitable<void> controller::async_run() {
+  auto st = state_;
+  using namespace asio::experimental::awaitable_operators;
+  auto passes = [](controller* self, std::shared_ptr<state> st) -> awaitable<void> {
+    for (;;) {
+      if (st->group) {
+        auto why = st->pending_trigger.empty() ? std::string("interval") : std::exchange(st->pending_trigger, {});
+        // Kept in a variable: GCC 12 miscompiles a discarded co_await result of class type.
+        auto report = co_await self->async_pass(why);
+        (void)report;
+      }
+      auto cs = co_await asio::this_coro::cancellation_state;
+      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+      if (!st->pending_trigger.empty()) {
+        // Events that came during the pass: a short pause lets a burst settle.
+        if (!co_await net::async_sleep(std::chrono::milliseconds(200))) co_return;
+        continue;
+      }
+      st->trigger.expires_after(st->cfg.interval);
+      co_await st->trigger.async_wait(use_nothrow);
+      cs = co_await asio::this_coro::cancellation_state;
+      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+    }
+  };
+  co_await (discovery_loop(st) && passes(this, st));
+  for (auto& [a, sig] : st->followers) sig->emit(asio::cancellation_type::terminal);
+}
+
+std::string controller::status_json() const {
+  const auto& st = *state_;
+  rapidjson::StringBuffer buf;
+  rapidjson::Writer<rapidjson::StringBuffer> w(buf);
+  auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
+  w.StartObject();
+  w.Key("paused");
+  w.Bool(st.is_paused());
+  w.Key("dry_run");
+  w.Bool(st.cfg.dry_run);
+  w.Key("master_name");
+  str(st.cfg.cfg.master_name);
+  w.Key("discovery");
+  w.StartObject();
+  w.Key("source");
+  str(st.source->describe());
+  auto h = st.source->status();
+  w.Key("has_snapshot");
+  w.Bool(h.has_snapshot);
+  w.Key("error");
+  str(h.last_error);
+  w.EndObject();
+  w.Key("topology");
+  w.StartObject();
+  for (const char* kind : {"redis", "sentinels"}) {
+    w.Key(kind);
+    w.StartObject();
+    if (st.group) {
+      const auto& m = std::string(kind) == "redis" ? st.group->redis : st.group->sentinels;
+      for (const auto& [i, a] : m) {
+        w.Key(std::to_string(i).c_str());
+        str(a.to_string());
+      }
+    }
+    w.EndObject();
+  }
+  w.EndObject();
+  w.Key("passes");
+  w.Uint64(st.passes);
+  w.Key("agreed_master");
+  if (st.last && st.last->plan.master) {
+    str(st.last->plan.master->to_string());
+  } else {
+    w.Null();
+  }
+  w.Key("last_plan");
+  if (st.last) {
+    w.StartObject();
+    w.Key("pass");
+    w.Uint64(st.last->number);
+    w.Key("trigger");
+    str(st.last->trigger);
+    w.Key("rule");
+    str(st.last->plan.rule);
+    w.Key("notes");
+    w.StartArray();
+    for (const auto& n : st.last->plan.notes) str(n);
+    w.EndArray();
+    w.Key("actions");
+    w.StartArray();
+    for (const auto& a : st.last->plan.actions) {
+      w.StartObject();
+      w.Key("action");
+      str(a.describe());
+      w.Key("reason");
+      str(a.reason);
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
+  } else {
+    w.Null();
+  }
+  w.Key("last_actions");
+  w.StartArray();
+  for (const auto& o : st.recent) {
+    w.StartObject();
+    w.Key("action");
+    str(o.act.describe());
+    w.Key("reason");
+    str(o.act.reason);
+    w.Key("result");
+    str(std::string(to_string(o.result)));
+    w.Key("detail");
+    str(o.detail);
+    w.Key("at");
+    w.Int64(std::chrono::duration_cast<std::chrono::seconds>(o.at.time_since_epoch()).count());
+    w.EndObject();
+  }
+  w.EndArray();
+  w.Key("observed");
+  if (st.last_state && st.last) {
+    auto doc = observe::to_json(*st.last_state, st.last->assessment, {st.source->describe(), h.last_error, {}, {}, {}});
+    w.RawValue(doc.c_str(), doc.size() - 1, rapidjson::kObjectType);  // without its newline
+  } else {
+    w.Null();
+  }
+  w.EndObject();
+  return std::string(buf.GetString(), buf.GetSize()) + "\n";
+}
+
+void controller::add_metrics(metrics::exposition& e) const {
+  const auto& st = *state_;
+  e.counter("rsm_ctl_passes_total", "Controller passes", {}, double(st.passes));
+  for (auto kind : {action::kind::replicaof, action::kind::promote, action::kind::sentinel_monitor,
+                    action::kind::sentinel_reset, action::kind::sentinel_failover, action::kind::config_set}) {
+    auto k = std::string(to_string(kind));
+    auto it = st.actions_by_kind.find(k);
+    e.counter("rsm_ctl_actions_total", "Actions carried out, by kind", {{"kind", k}},
+              it == st.actions_by_kind.end() ? 0 : double(it->second));
+    auto f = st.failed_by_kind.find(k);
+    e.counter("rsm_ctl_action_failures_total", "Actions that failed, by kind", {{"kind", k}},
+              f == st.failed_by_kind.end() ? 0 : double(f->second));
+  }
+  e.counter("rsm_ctl_failovers_seen_total", "+switch-master events seen", {}, double(st.failovers_seen));
+  e.gauge("rsm_ctl_paused", "1 while the controller is paused", {}, st.is_paused() ? 1 : 0);
+  if (st.last_state && st.last) observe::add_metrics(e, *st.last_state, st.last->assessment);
+}
+
+}  // namespace rsm::ctl
