@@ -1,0 +1,347 @@
+// The controller's rules, one table case (or more) each. Pure: no servers.
+#include "rsm/ctl/plan.hpp"
+#include "support/printing.hpp"
+
+#include <catch2/catch.hpp>
+
+using namespace rsm;
+using namespace rsm::ctl;
+using namespace std::chrono_literals;
+using kind = action::kind;
+
+namespace {
+
+address at(int port) { return {"10.0.0.1", static_cast<std::uint16_t>(port)}; }
+
+observe::node_state master_node(int inst, long long keys = 10, long long offset = 1000) {
+  observe::node_state n;
+  n.instance = inst;
+  n.addr = at(6378 + inst);
+  n.reachable = true;
+  n.role.type = redis::role_info::kind::master;
+  n.keys = keys;
+  n.repl_offset = offset;
+  n.run_id = "run-" + std::to_string(inst);
+  return n;
+}
+
+observe::node_state replica_node(int inst, int master_inst, long long keys = 10, long long offset = 1000) {
+  auto n = master_node(inst, keys, offset);
+  n.role.type = redis::role_info::kind::replica;
+  n.role.master = at(6378 + master_inst);
+  n.link_status = "up";
+  return n;
+}
+
+observe::sentinel_state sentinel_on(int inst, std::optional<int> master_inst) {
+  observe::sentinel_state s;
+  s.instance = inst;
+  s.addr = at(26378 + inst);
+  s.reachable = true;
+  if (master_inst) {
+    s.master = sentinel::master_view{};
+    s.master->name = "master_service";
+    s.master->addr = at(6378 + *master_inst);
+    s.master->flags = {"master"};
+  }
+  s.quorum_ok = true;
+  return s;
+}
+
+struct world {
+  plan_input in;
+  memory mem;
+  config cfg;
+
+  world() {
+    in.discovery_ok = true;
+    for (int i = 1; i <= 3; ++i) {
+      in.discovered.redis[i] = at(6378 + i);
+      in.discovered.sentinels[i] = at(26378 + i);
+    }
+    in.observed.master_name = "master_service";
+    in.now = std::chrono::steady_clock::now();
+  }
+  void healthy() {
+    in.observed.nodes = {master_node(1), replica_node(2, 1), replica_node(3, 1)};
+    in.observed.nodes[0].connected_replicas = 2;
+    in.observed.sentinels = {sentinel_on(1, 1), sentinel_on(2, 1), sentinel_on(3, 1)};
+  }
+  plan_result run() const { return plan(in, cfg, mem); }
+};
+
+std::vector<std::string> described(const plan_result& p) {
+  std::vector<std::string> out;
+  for (const auto& a : p.actions) out.push_back(a.describe());
+  return out;
+}
+
+bool has_note(const plan_result& p, std::string_view part) {
+  for (const auto& n : p.notes) {
+    if (n.find(part) != std::string::npos) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("plan: a healthy group needs nothing", "[unit][plan]") {
+  world w;
+  w.healthy();
+  auto p = w.run();
+  CHECK(p.actions.empty());
+  CHECK(p.rule.empty());
+  CHECK(p.master == at(6379));
+}
+
+TEST_CASE("plan: a fresh group gets a master chosen by data and sentinels registered",
+          "[unit][plan]") {
+  world w;
+  w.in.observed.nodes = {master_node(1, 0, 0), master_node(2, 0, 0), master_node(3, 0, 0)};
+  w.in.observed.sentinels = {sentinel_on(1, {}), sentinel_on(2, {}), sentinel_on(3, {})};
+  auto p = w.run();
+  CHECK(p.rule == "b");
+  CHECK(p.master == at(6379));  // all equal: the lowest InstanceNo
+  CHECK(described(p) == std::vector<std::string>{
+                            "replicaof redis 2 10.0.0.1:6380 -> 10.0.0.1:6379",
+                            "replicaof redis 3 10.0.0.1:6381 -> 10.0.0.1:6379",
+                            "monitor on sentinel 1 10.0.0.1:26379 -> 10.0.0.1:6379 quorum 2",
+                            "monitor on sentinel 2 10.0.0.1:26380 -> 10.0.0.1:6379 quorum 2",
+                            "monitor on sentinel 3 10.0.0.1:26381 -> 10.0.0.1:6379 quorum 2"});
+  CHECK(p.actions[0].reason.find("fresh group") != std::string::npos);
+}
+
+TEST_CASE("plan: all nodes restarted with data only on instance 2 makes 2 the master",
+          "[unit][plan]") {
+  world w;
+  w.in.observed.nodes = {master_node(1, 0, 0), master_node(2, 500, 0), master_node(3, 0, 0)};
+  w.in.observed.sentinels = {sentinel_on(1, {}), sentinel_on(2, {}), sentinel_on(3, {})};
+  auto p = w.run();
+  CHECK(p.rule == "b");
+  CHECK(p.master == at(6380));
+  REQUIRE(p.actions.size() == 5);
+  CHECK(p.actions[0].describe() == "replicaof redis 1 10.0.0.1:6379 -> 10.0.0.1:6380");
+  // A higher replication offset beats more keys.
+  w.in.observed.nodes[2].repl_offset = 9000;
+  CHECK(w.run().master == at(6381));
+  // A fresh group waits for every node before choosing.
+  w.in.observed.nodes[0].reachable = false;
+  auto wait = w.run();
+  CHECK(wait.actions.empty());
+  CHECK(has_note(wait, "waiting for every node"));
+}
+
+TEST_CASE("plan: split brain with two masters demotes the one the sentinels do not name",
+          "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.in.observed.nodes[2] = master_node(3, 42, 77);
+  auto p = w.run();
+  CHECK(p.rule == "e");
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].describe() == "replicaof redis 3 10.0.0.1:6381 -> 10.0.0.1:6379");
+  CHECK(p.actions[0].reason.find("second master") != std::string::npos);
+  CHECK(p.actions[0].reason.find("offset 77, 42 keys") != std::string::npos);
+}
+
+TEST_CASE("plan: a replica following the wrong master is pointed back", "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.in.observed.nodes[1].role.master = at(7000);
+  auto p = w.run();
+  CHECK(p.rule == "e");
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].what == kind::replicaof);
+  CHECK(p.actions[0].master == at(6379));
+  CHECK(p.actions[0].reason.find("replica of 10.0.0.1:7000") != std::string::npos);
+}
+
+TEST_CASE("plan: a sentinel without the monitor is registered", "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.in.observed.sentinels[1] = sentinel_on(2, {});
+  auto p = w.run();
+  CHECK(p.rule == "d");
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].what == kind::sentinel_monitor);
+  CHECK_FALSE(p.actions[0].remove_first);
+  CHECK(p.actions[0].target == at(26380));
+  CHECK(p.actions[0].quorum == 2);
+  // All sentinels lost their configuration, the nodes still replicate: the one master.
+  world all;
+  all.healthy();
+  all.in.observed.sentinels = {sentinel_on(1, {}), sentinel_on(2, {}), sentinel_on(3, {})};
+  auto q = all.run();
+  CHECK(q.rule == "d");
+  CHECK(q.actions.size() == 3);
+  CHECK(q.master == at(6379));
+}
+
+TEST_CASE("plan: a sentinel on the wrong master is moved with REMOVE first", "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.in.observed.sentinels[2] = sentinel_on(3, 2);
+  auto p = w.run();
+  CHECK(p.rule == "d");
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].remove_first);
+  CHECK(p.actions[0].describe() == "re-monitor on sentinel 3 10.0.0.1:26381 -> 10.0.0.1:6379 quorum 2");
+}
+
+TEST_CASE("plan: stale sentinel entries after an IP change are reset one sentinel at a time",
+          "[unit][plan]") {
+  world w;
+  w.healthy();
+  // Instance 2 moved to port 6390: discovery knows the new address; the sentinels still list
+  // the old one.
+  w.in.discovered.redis[2] = at(6390);
+  w.in.observed.nodes[1].addr = at(6390);
+  for (auto& s : w.in.observed.sentinels) {
+    s.replicas = {{{"ip", "10.0.0.1"}, {"port", "6380"}, {"flags", "slave,s_down"}},
+                  {{"ip", "10.0.0.1"}, {"port", "6390"}, {"flags", "slave"}},
+                  {{"ip", "10.0.0.1"}, {"port", "6381"}, {"flags", "slave"}}};
+  }
+  auto p = w.run();
+  CHECK(p.rule == "f");
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].what == kind::sentinel_reset);
+  CHECK(p.actions[0].target == at(26379));
+  CHECK(p.actions[0].reason.find("replica 10.0.0.1:6380") != std::string::npos);
+  // Never while something else needs repair first.
+  w.in.observed.nodes[2].role.master = at(7000);
+  auto q = w.run();
+  CHECK(q.rule == "e");
+  CHECK(q.actions.size() == 1);
+  CHECK(q.actions[0].what == kind::replicaof);
+}
+
+TEST_CASE("plan: an empty restarted master while a replica holds data means failover",
+          "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.mem.master = at(6379);
+  w.mem.master_run_id = "run-1";
+  w.in.observed.nodes[0].run_id = "run-1-restarted";
+  w.in.observed.nodes[0].keys = 0;
+  auto p = w.run();
+  CHECK(p.rule == "g");
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].what == kind::sentinel_failover);
+  CHECK(p.actions[0].reason.find("restarted empty") != std::string::npos);
+  // The same run_id (no restart) or a master that kept its data: no failover.
+  w.in.observed.nodes[0].run_id = "run-1";
+  CHECK(w.run().actions.empty());
+  w.in.observed.nodes[0].run_id = "run-1-restarted";
+  w.in.observed.nodes[0].keys = 3;
+  CHECK(w.run().actions.empty());
+}
+
+TEST_CASE("plan: an incomplete picture means no action", "[unit][plan]") {
+  struct incomplete {
+    std::string name;
+    std::function<void(world&)> change;
+    std::string note;
+  };
+  std::vector<incomplete> table = {
+      {"no discovery", [](world& w) { w.in.discovery_ok = false; }, "discovery has not answered"},
+      {"one redis", [](world& w) { w.in.discovered.redis.erase(2); w.in.discovered.redis.erase(3); },
+       "fewer than 2 redis nodes"},
+      {"no sentinel", [](world& w) { w.in.discovered.sentinels.clear(); }, "no sentinel"},
+      {"most sentinels unreachable", [](world& w) {
+         w.in.observed.sentinels[0].reachable = false;
+         w.in.observed.sentinels[1].reachable = false;
+       }, "only 1 of 3 sentinels reachable"},
+  };
+  for (const auto& c : table) {
+    INFO(c.name);
+    world w;
+    w.healthy();
+    w.in.observed.nodes[2] = master_node(3);  // something to repair, were the picture complete
+    c.change(w);
+    auto p = w.run();
+    CHECK(p.rule == "a");
+    CHECK(p.actions.empty());
+    CHECK(has_note(p, c.note));
+  }
+}
+
+TEST_CASE("plan: a failover in progress means no action", "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.in.observed.nodes[2] = master_node(3);
+  w.in.observed.sentinels[0].master->flags.insert("failover_in_progress");
+  auto p = w.run();
+  CHECK(p.rule == "c");
+  CHECK(p.actions.empty());
+  CHECK(has_note(p, "failover is in progress"));
+}
+
+TEST_CASE("plan: no master for longer than failover-timeout promotes the replica with data",
+          "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.in.observed.nodes[0].reachable = false;
+  w.in.observed.nodes[1].keys = 0;  // empty, but a higher offset
+  w.in.observed.nodes[1].repl_offset = 5000;
+  w.in.observed.nodes[2].keys = 100;
+  w.cfg.failover_timeout = 3min;
+  // Not yet: Sentinel gets its failover-timeout first.
+  w.mem.masterless_since = w.in.now - 1min;
+  auto wait = w.run();
+  CHECK(wait.rule == "h");
+  CHECK(wait.actions.empty());
+  CHECK(has_note(wait, "waiting for Sentinel"));
+  // Past it: promote the replica holding data, never the empty one, and repoint the sentinels.
+  w.mem.masterless_since = w.in.now - 4min;
+  auto p = w.run();
+  CHECK(p.rule == "h");
+  REQUIRE(p.actions.size() == 4);
+  CHECK(p.actions[0].describe() == "promote redis 3 10.0.0.1:6381");
+  CHECK(p.actions[1].what == kind::sentinel_monitor);
+  CHECK(p.actions[1].remove_first);
+  CHECK(p.actions[1].master == at(6381));
+  w.cfg.no_promote = true;
+  auto off = w.run();
+  CHECK(off.actions.empty());
+  CHECK(has_note(off, "--no-promote"));
+}
+
+TEST_CASE("plan: replica safety settings are applied where they differ", "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.cfg.min_replicas_to_write = 1;
+  w.cfg.min_replicas_max_lag = 10s;
+  for (auto& n : w.in.observed.nodes) n.config = {{"min-replicas-to-write", "1"}, {"min-replicas-max-lag", "10"}};
+  w.in.observed.nodes[1].config["min-replicas-to-write"] = "0";
+  auto p = w.run();
+  CHECK(p.rule == "i");
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].describe() == "config-set redis 2 10.0.0.1:6380 min-replicas-to-write 1");
+}
+
+TEST_CASE("plan: anti-flap holds back an action repeated too soon", "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.in.observed.nodes[2] = master_node(3);
+  auto first = w.run();
+  REQUIRE(first.actions.size() == 1);
+  remember(w.mem, w.in, first, first.actions);
+  auto again = w.run();
+  CHECK(again.actions.empty());
+  CHECK(has_note(again, "held back (anti-flap"));
+  w.in.now += w.cfg.flap_window + 1s;
+  CHECK(w.run().actions.size() == 1);
+}
+
+TEST_CASE("plan: memory tracks the master and masterless time", "[unit][plan]") {
+  world w;
+  w.healthy();
+  auto p = w.run();
+  remember(w.mem, w.in, p, {});
+  CHECK(w.mem.master == at(6379));
+  CHECK(w.mem.master_run_id == "run-1");
+  CHECK_FALSE(w.mem.masterless_since);
+  for (auto& n : w.in.observed.nodes) n.role.type = redis::role_info::kind::replica;
+  remember(w.mem, w.in, w.run(), {});
+  CHECK(w.mem.masterless_since == w.in.now);
+}
