@@ -5,6 +5,7 @@
 #include "rsm/ctl/controller.hpp"
 #include "rsm/log.hpp"
 #include "rsm/metrics/graphite.hpp"
+#include "rsm/observe/report.hpp"
 #include "rsm/net/http_server.hpp"
 #include "rsm/net/runtime.hpp"
 #include "rsm/net/timeout.hpp"
@@ -90,13 +91,7 @@ awaitable<void> graphite_loop(ctl::controller* c, address where, std::string pre
     if (!co_await net::async_sleep(every)) co_return;
     const auto& state = c->last_state();
     if (!state) continue;
-    auto ts = std::chrono::duration_cast<std::chrono::seconds>(
-                  std::chrono::system_clock::now().time_since_epoch())
-                  .count();
-    std::string payload;
-    for (const auto& n : state->nodes) {
-      if (n.reachable) payload += metrics::graphite_lines(prefix, n.instance, n.info, ts);
-    }
+    auto payload = observe::graphite_payload(*state, prefix, std::chrono::system_clock::now());
     if (payload.empty()) continue;
     auto r = co_await metrics::async_graphite_push(where, std::move(payload), std::chrono::seconds(5));
     if (!r) {

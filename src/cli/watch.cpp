@@ -10,22 +10,21 @@
 #include "rsm/cli/commands.hpp"
 #include "rsm/log.hpp"
 #include "rsm/metrics/graphite.hpp"
-#include "rsm/net/backoff.hpp"
 #include "rsm/net/http_server.hpp"
 #include "rsm/net/runtime.hpp"
 #include "rsm/net/timeout.hpp"
 #include "rsm/observe/changes.hpp"
 #include "rsm/observe/observer.hpp"
 #include "rsm/observe/report.hpp"
-#include "rsm/redis/subscriber.hpp"
+#include "rsm/sentinel/follower.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
 #include <ctime>
 #include <list>
 #include <map>
+#include <set>
 
 namespace rsm::cli {
 
@@ -52,7 +51,8 @@ option_set watch_options() {
 namespace {
 
 struct watch_job {
-  explicit watch_job(asio::any_io_executor ex) : poke(ex, asio::steady_timer::time_point::max()) {}
+  explicit watch_job(asio::any_io_executor ex)
+      : poke(ex, asio::steady_timer::time_point::max()), followers(ex) {}
 
   std::unique_ptr<discovery::source> source;
   observe::settings observe;
@@ -72,8 +72,7 @@ struct watch_job {
   std::optional<address> master;
   /// Cancelled to make the poller observe at once.
   asio::steady_timer poke;
-  std::map<address, std::unique_ptr<asio::cancellation_signal>> subscribers;
-  bool stopping = false;
+  sentinel::follower_set followers;
 
   void print(const observe::change_event& e) {
     if (once_master) return;
@@ -131,93 +130,38 @@ struct watch_job {
   }
 };
 
-awaitable<void> subscriber_loop(watch_job* job, address sentinel) {
-  net::backoff backoff(std::chrono::milliseconds(200), std::chrono::seconds(5));
-  bool connected_before = false;
-  while (!job->stopping) {
-    redis::options o;
-    o.server = sentinel;
-    o.password = job->observe.sentinel_password;
-    o.connect_timeout = job->observe.timeout;
-    auto sub = co_await redis::subscriber::async_connect(o);
-    auto cs = co_await asio::this_coro::cancellation_state;
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    if (!sub) {
-      if (connected_before) {
-        log::debug("watch", "sentinel subscription failed", {{"sentinel", sentinel.to_string()}});
-      }
-      if (!co_await net::async_sleep(backoff.next())) co_return;
-      continue;
-    }
-    std::vector<std::string> channels(sentinel::watched_channels.begin(), sentinel::watched_channels.end());
-    sub->subscribe(channels);
-    int silent = 0;
-    for (;;) {
-      auto m = co_await sub->async_receive(std::chrono::seconds(5));
-      cs = co_await asio::this_coro::cancellation_state;
-      if (cs.cancelled() != asio::cancellation_type::none) co_return;
-      if (!m) {
-        if (m.error() == errc::timed_out && ++silent < 3) {
-          sub->ping();
-          continue;
-        }
-        break;  // reconnect
-      }
-      silent = 0;
-      if (m->type == redis::message::kind::subscribe) {
-        if (m->count == static_cast<long long>(channels.size())) {
-          connected_before = true;
-          backoff.reset();
-          job->print({"sentinel-subscribed", {{"sentinel", sentinel.to_string()}}});
-        }
-        continue;
-      }
-      if (m->type != redis::message::kind::message) continue;
-      auto ev = sentinel::parse_event(m->channel, m->payload);
+void reconcile_subscribers(watch_job* job) {
+  std::set<address> wanted;
+  if (job->group) {
+    for (const auto& [inst, a] : job->group->sentinels) wanted.insert(a);
+  }
+  job->followers.update(wanted, [job](address where) {
+    sentinel::follow_settings fs;
+    fs.sentinel = where;
+    fs.password = job->observe.sentinel_password;
+    fs.connect_timeout = job->observe.timeout;
+    sentinel::follow_handlers h;
+    h.on_subscribed = [job, where] { job->print({"sentinel-subscribed", {{"sentinel", where.to_string()}}}); };
+    h.on_event = [job, where](const sentinel::event& ev) {
       if (ev.type == "+switch-master" && ev.master_name == job->observe.master_name && ev.master_addr) {
-        job->set_master(ev.master_addr, "sentinel " + sentinel.to_string());
+        job->set_master(ev.master_addr, "sentinel " + where.to_string());
         job->poke.cancel();
-        continue;
-      }
-      if (auto line = observe::from_sentinel(ev, job->observe.master_name, sentinel)) {
+      } else if (auto line = observe::from_sentinel(ev, job->observe.master_name, where)) {
         job->print(*line);
         job->poke.cancel();
       }
-    }
-    if (!co_await net::async_sleep(backoff.next())) co_return;
-  }
-}
-
-void reconcile_subscribers(watch_job* job, asio::any_io_executor ex) {
-  std::map<address, bool> wanted;
-  if (job->group) {
-    for (const auto& [inst, a] : job->group->sentinels) wanted[a] = true;
-  }
-  for (auto it = job->subscribers.begin(); it != job->subscribers.end();) {
-    if (!wanted.count(it->first)) {
-      it->second->emit(asio::cancellation_type::terminal);
-      it = job->subscribers.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (const auto& [a, _] : wanted) {
-    if (job->subscribers.count(a)) continue;
-    auto sig = std::make_unique<asio::cancellation_signal>();
-    asio::co_spawn(ex, subscriber_loop(job, a),
-                   asio::bind_cancellation_slot(sig->slot(), asio::detached));
-    job->subscribers.emplace(a, std::move(sig));
-  }
+    };
+    return sentinel::async_follow(std::move(fs), std::move(h));
+  });
 }
 
 awaitable<void> discovery_loop(watch_job* job) {
-  auto ex = co_await asio::this_coro::executor;
   for (;;) {
     auto u = co_await job->source->async_next();
     if (!u) co_return;
     for (const auto& e : observe::from_discovery(u->changes)) job->print(e);
     job->group = u->group;
-    reconcile_subscribers(job, ex);
+    reconcile_subscribers(job);
     job->poke.cancel();
   }
 }
@@ -257,14 +201,12 @@ awaitable<void> graphite_loop(watch_job* job) {
   for (;;) {
     if (!co_await net::async_sleep(job->metrics_interval)) co_return;
     if (!job->state) continue;
-    auto ts = std::chrono::duration_cast<std::chrono::seconds>(
-                  std::chrono::system_clock::now().time_since_epoch()).count();
-    std::string payload;
-    for (const auto& n : job->state->nodes) {
-      if (n.reachable) payload += metrics::graphite_lines(prefix, n.instance, n.info, ts);
+    auto payload = observe::graphite_payload(*job->state, prefix, std::chrono::system_clock::now());
+    if (payload.empty()) continue;
+    auto r = co_await metrics::async_graphite_push(*job->graphite, std::move(payload), std::chrono::seconds(5));
+    if (!r) {
+      log::warn("watch", "graphite push failed", {{"graphite", job->graphite->to_string()}, {"error", r.error().message()}});
     }
-    auto r = co_await metrics::async_graphite_push(*job->graphite, payload, std::chrono::seconds(5));
-    if (!r) log::warn("watch", "graphite push failed", {{"graphite", job->graphite->to_string()}, {"error", r.error().message()}});
   }
 }
 
@@ -306,8 +248,7 @@ int run_watch(const values& v, std::ostream& out, std::ostream& err) {
     rt.spawn("metrics", http->async_run());
   }
   rt.on_stop([&job, &http] {
-    job.stopping = true;
-    for (auto& [a, sig] : job.subscribers) sig->emit(asio::cancellation_type::terminal);
+    job.followers.stop_all();
     if (http) http->stop();
   });
   log::info("watch", "watching", {{"discovery", job.source->describe()}, {"master-name", job.observe.master_name}});

@@ -1,13 +1,10 @@
 #include "rsm/ctl/controller.hpp"
 
 #include "rsm/log.hpp"
-#include "rsm/net/backoff.hpp"
 #include "rsm/net/timeout.hpp"
 #include "rsm/observe/report.hpp"
-#include "rsm/redis/subscriber.hpp"
-#include "rsm/sentinel/event.hpp"
+#include "rsm/sentinel/follower.hpp"
 
-#include <boost/asio/bind_cancellation_slot.hpp>
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -37,7 +34,7 @@ struct controller::state {
   asio::steady_timer trigger;
   std::optional<std::chrono::steady_clock::time_point> paused_until;
   bool paused_forever = false;
-  std::map<address, std::unique_ptr<asio::cancellation_signal>> followers;
+  sentinel::follower_set followers{ex};
 
   bool is_paused() const {
     if (paused_forever) return true;
@@ -52,9 +49,7 @@ struct controller::state {
 controller::controller(asio::any_io_executor ex, settings s, std::unique_ptr<discovery::source> src)
     : state_(std::make_shared<state>(ex, std::move(s), std::move(src))) {}
 
-controller::~controller() {
-  for (auto& [a, sig] : state_->followers) sig->emit(asio::cancellation_type::terminal);
-}
+controller::~controller() { state_->followers.stop_all(); }
 
 awaitable<bool> controller::async_discover(duration timeout) {
   auto st = state_;
@@ -149,64 +144,28 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
 
 namespace {
 
-awaitable<void> follow_sentinel(std::shared_ptr<controller::state> st, address where) {
-  net::backoff backoff(std::chrono::milliseconds(200), std::chrono::seconds(5));
-  for (;;) {
-    redis::options o;
-    o.server = where;
-    o.password = st->cfg.sentinel_password;
-    o.connect_timeout = st->cfg.timeout;
-    auto sub = co_await redis::subscriber::async_connect(o);
-    auto cs = co_await asio::this_coro::cancellation_state;
-    if (cs.cancelled() != asio::cancellation_type::none) co_return;
-    if (sub) {
-      sub->subscribe({"+switch-master", "+sdown", "-sdown", "+odown", "+failover-end", "+reset-master"});
-      int silent = 0;
-      for (;;) {
-        auto m = co_await sub->async_receive(std::chrono::seconds(5));
-        cs = co_await asio::this_coro::cancellation_state;
-        if (cs.cancelled() != asio::cancellation_type::none) co_return;
-        if (!m) {
-          if (m.error() == errc::timed_out && ++silent < 3) {
-            sub->ping();
-            continue;
-          }
-          break;
-        }
-        silent = 0;
-        if (m->type != redis::message::kind::message) {
-          if (m->type == redis::message::kind::subscribe) backoff.reset();
-          continue;
-        }
-        auto ev = sentinel::parse_event(m->channel, m->payload);
-        if (ev.master_name != st->cfg.cfg.master_name) continue;
-        if (ev.type == "+switch-master") ++st->failovers_seen;
-        st->poke("sentinel " + where.to_string() + " " + ev.type);
-      }
-    }
-    if (!co_await net::async_sleep(backoff.next())) co_return;
-  }
-}
-
 void reconcile_followers(const std::shared_ptr<controller::state>& st) {
   std::set<address> wanted;
   if (st->group) {
     for (const auto& [i, a] : st->group->sentinels) wanted.insert(a);
   }
-  for (auto it = st->followers.begin(); it != st->followers.end();) {
-    if (!wanted.count(it->first)) {
-      it->second->emit(asio::cancellation_type::terminal);
-      it = st->followers.erase(it);
-    } else {
-      ++it;
-    }
-  }
-  for (const auto& a : wanted) {
-    if (st->followers.count(a)) continue;
-    auto sig = std::make_unique<asio::cancellation_signal>();
-    asio::co_spawn(st->ex, follow_sentinel(st, a), asio::bind_cancellation_slot(sig->slot(), asio::detached));
-    st->followers.emplace(a, std::move(sig));
-  }
+  std::weak_ptr<controller::state> weak = st;
+  st->followers.update(wanted, [weak](address where) {
+    auto st = weak.lock();
+    sentinel::follow_settings fs;
+    fs.sentinel = where;
+    fs.password = st->cfg.sentinel_password;
+    fs.connect_timeout = st->cfg.timeout;
+    fs.channels = {"+switch-master", "+sdown", "-sdown", "+odown", "+failover-end", "+reset-master"};
+    sentinel::follow_handlers h;
+    h.on_event = [weak, where](const sentinel::event& ev) {
+      auto st = weak.lock();
+      if (!st || ev.master_name != st->cfg.cfg.master_name) return;
+      if (ev.type == "+switch-master") ++st->failovers_seen;
+      st->poke("sentinel " + where.to_string() + " " + ev.type);
+    };
+    return sentinel::async_follow(std::move(fs), std::move(h));
+  });
 }
 
 awaitable<void> discovery_loop(std::shared_ptr<controller::state> st) {
@@ -247,7 +206,7 @@ awaitable<void> controller::async_run() {
     }
   };
   co_await (discovery_loop(st) && passes(this, st));
-  for (auto& [a, sig] : st->followers) sig->emit(asio::cancellation_type::terminal);
+  st->followers.stop_all();
 }
 
 std::string controller::status_json() const {

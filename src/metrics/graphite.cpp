@@ -57,8 +57,10 @@ namespace {
 awaitable<result<void>> push(address server, std::string payload) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
-  auto [rec, endpoints] = co_await resolver.async_resolve(
-      server.host.empty() ? "127.0.0.1" : server.host, std::to_string(server.port), use_nothrow);
+  // Named first: GCC 12 frees a conditional's temporary inside a co_await expression twice.
+  std::string host = server.host.empty() ? "127.0.0.1" : server.host;
+  std::string port = std::to_string(server.port);
+  auto [rec, endpoints] = co_await resolver.async_resolve(host, port, use_nothrow);
   if (rec) co_return error(errc::resolve_failed, server.host + ": " + rec.message());
   tcp::socket sock(ex);
   auto [cec, ep] = co_await asio::async_connect(sock, endpoints, use_nothrow);

@@ -1,5 +1,7 @@
 #include "rsm/observe/report.hpp"
 
+#include "rsm/metrics/graphite.hpp"
+
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -309,6 +311,16 @@ std::string to_table(const group_state& g, const assessment& a, const report_con
     }
   }
   return out;
+}
+
+std::string graphite_payload(const group_state& g, std::string_view prefix,
+                             std::chrono::system_clock::time_point now) {
+  auto ts = std::chrono::duration_cast<std::chrono::seconds>(now.time_since_epoch()).count();
+  std::string payload;
+  for (const auto& n : g.nodes) {
+    if (n.reachable) payload += metrics::graphite_lines(prefix, n.instance, n.info, ts);
+  }
+  return payload;
 }
 
 void add_metrics(metrics::exposition& e, const group_state& g, const assessment& a) {

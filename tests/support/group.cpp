@@ -1,5 +1,7 @@
 #include "support/group.hpp"
 
+#include "rsm/lainlet/procwatcher.hpp"
+
 #include <stdexcept>
 #include <thread>
 
@@ -24,6 +26,23 @@ group::group(int n_redis, int n_sentinels, std::string name) : master_name(std::
          "sentinel failover-timeout " + master_name + " 5000"}));
   }
   await_settled(m);
+}
+
+group::group(unconfigured_t, int n_redis, int n_sentinels, std::string name)
+    : master_name(std::move(name)) {
+  for (int i = 0; i < n_redis; ++i) redis.push_back(server_process::redis({"repl-diskless-sync-delay 0"}));
+  for (int i = 0; i < n_sentinels; ++i) sentinels.push_back(server_process::sentinel());
+}
+
+std::string group::procwatcher_json() const {
+  std::vector<lainlet::proc> procs;
+  for (std::size_t i = 0; i < redis.size(); ++i) {
+    procs.push_back({"redis", static_cast<int>(i) + 1, "127.0.0.1", redis[i]->port()});
+  }
+  for (std::size_t i = 0; i < sentinels.size(); ++i) {
+    procs.push_back({"redis-sentinel", static_cast<int>(i) + 1, "127.0.0.1", sentinels[i]->port()});
+  }
+  return lainlet::to_procwatcher_json(procs);
 }
 
 std::string group::redis_list() const {

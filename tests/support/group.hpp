@@ -14,6 +14,15 @@ namespace rsm::test {
 class group {
  public:
   explicit group(int redis = 3, int sentinels = 3, std::string master_name = "master_service");
+  /// Unconfigured processes: standalone redis-servers and sentinels that monitor nothing (for
+  /// the controller to bootstrap). Sentinels get fast timings once they monitor (via rsm ctl's
+  /// flags in the tests).
+  struct unconfigured_t {};
+  static constexpr unconfigured_t unconfigured{};
+  group(unconfigured_t, int redis = 3, int sentinels = 3, std::string master_name = "master_service");
+
+  /// Discovery data in procwatcher JSON (ProcNames redis and redis-sentinel), InstanceNo by position.
+  std::string procwatcher_json() const;
 
   std::vector<std::unique_ptr<server_process>> redis;
   std::vector<std::unique_ptr<server_process>> sentinels;

@@ -196,6 +196,12 @@ void server_process::restart() {
   launch();
 }
 
+void server_process::restart(std::vector<std::string> extra) {
+  kill();
+  extra_ = std::move(extra);
+  launch();
+}
+
 process_result run_program(const std::vector<std::string>& argv,
                            const std::map<std::string, std::string>& env,
                            const std::vector<std::string>& unset,

@@ -76,6 +76,8 @@ class server_process {
   void kill();
   /// Starts again on the same port and directory (after kill()).
   void restart();
+  /// The same with a new set of extra config lines (e.g. a sentinel that forgot everything).
+  void restart(std::vector<std::string> extra);
 
  private:
   server_process(kind k, std::vector<std::string> extra);

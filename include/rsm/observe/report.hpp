@@ -27,6 +27,10 @@ std::string to_json(const group_state& g, const assessment& a, const report_cont
 std::string to_table(const group_state& g, const assessment& a, const report_context& c,
                      bool color);
 
+/// The original redis-ctl's Graphite lines for every reachable node.
+std::string graphite_payload(const group_state& g, std::string_view prefix,
+                             std::chrono::system_clock::time_point now);
+
 /// redis_up, redis_connected_clients, ... labelled by instance, role and addr; sentinel_up;
 /// rsm_group_* gauges.
 void add_metrics(metrics::exposition& e, const group_state& g, const assessment& a);

@@ -1,0 +1,81 @@
+#include "rsm/sentinel/follower.hpp"
+
+#include "rsm/net/backoff.hpp"
+#include "rsm/net/timeout.hpp"
+#include "rsm/redis/subscriber.hpp"
+
+#include <boost/asio/bind_cancellation_slot.hpp>
+
+namespace rsm::sentinel {
+namespace {
+
+awaitable<bool> cancelled() {
+  auto cs = co_await asio::this_coro::cancellation_state;
+  co_return cs.cancelled() != asio::cancellation_type::none;
+}
+
+}  // namespace
+
+awaitable<void> async_follow(follow_settings s, follow_handlers h) {
+  net::backoff backoff(std::chrono::milliseconds(200), std::chrono::seconds(5));
+  for (;;) {
+    redis::options o;
+    o.server = s.sentinel;
+    o.password = s.password;
+    o.connect_timeout = s.connect_timeout;
+    auto sub = co_await redis::subscriber::async_connect(o);
+    if (co_await cancelled()) co_return;
+    if (sub) {
+      sub->subscribe(s.channels);
+      int silent = 0;
+      for (;;) {
+        auto m = co_await sub->async_receive(s.silence);
+        if (co_await cancelled()) co_return;
+        if (!m) {
+          if (m.error() == errc::timed_out && ++silent < 3) {
+            sub->ping();
+            continue;
+          }
+          break;  // dead or failed: reconnect
+        }
+        silent = 0;
+        if (m->type == redis::message::kind::subscribe) {
+          if (m->count == static_cast<long long>(s.channels.size())) {
+            backoff.reset();
+            if (h.on_subscribed) h.on_subscribed();
+          }
+          continue;
+        }
+        if (m->type == redis::message::kind::message && h.on_event) {
+          h.on_event(parse_event(m->channel, m->payload));
+        }
+      }
+    }
+    if (!co_await net::async_sleep(backoff.next())) co_return;
+  }
+}
+
+void follower_set::update(const std::set<address>& wanted, const factory& make) {
+  for (auto it = running_.begin(); it != running_.end();) {
+    if (!wanted.count(it->first)) {
+      it->second->emit(asio::cancellation_type::terminal);
+      it = running_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const auto& a : wanted) {
+    if (running_.count(a)) continue;
+    auto sig = std::make_shared<asio::cancellation_signal>();
+    asio::co_spawn(ex_, make(a),
+                   asio::bind_cancellation_slot(sig->slot(), [sig](std::exception_ptr) {}));
+    running_.emplace(a, std::move(sig));
+  }
+}
+
+void follower_set::stop_all() {
+  for (auto& [a, sig] : running_) sig->emit(asio::cancellation_type::terminal);
+  running_.clear();
+}
+
+}  // namespace rsm::sentinel

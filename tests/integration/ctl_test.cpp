@@ -1,0 +1,292 @@
+// rsm ctl against real processes (3 redis-servers, 3 sentinels) and the lainlet emulator.
+#include "rsm/ctl/controller.hpp"
+#include "rsm/discovery/source.hpp"
+#include "rsm/lainlet/emulator.hpp"
+#include "rsm/lainlet/procwatcher.hpp"
+#include "rsm/metrics/prometheus.hpp"
+#include "rsm/net/timeout.hpp"
+#include "support/deadline.hpp"
+#include "support/group.hpp"
+#include "support/process.hpp"
+
+#include <boost/asio/read.hpp>
+
+#include <catch2/catch.hpp>
+
+#include <regex>
+#include <memory>
+#include <thread>
+
+using namespace rsm;
+using namespace std::chrono_literals;
+using rsm::test::run_with_deadline;
+
+namespace {
+
+const std::string k_rsm = RSM_BINARY;
+
+ctl::settings fast_settings() {
+  ctl::settings s;
+  s.cfg.down_after = 1s;
+  s.cfg.failover_timeout = 5s;
+  s.cfg.flap_window = 500ms;
+  s.interval = 1s;
+  s.timeout = 1s;
+  return s;
+}
+
+discovery::lainlet_settings lainlet_for(address a) {
+  discovery::lainlet_settings s;
+  s.server = a;
+  s.heartbeat = 1s;
+  s.backoff_initial = 50ms;
+  s.backoff_cap = 500ms;
+  return s;
+}
+
+// Runs passes until `done()` holds (bounded); returns how many passes it took.
+template <class Pred>
+awaitable<int> passes_until(ctl::controller& c, Pred done, int max_passes = 60) {
+  for (int i = 1; i <= max_passes; ++i) {
+    auto rep = co_await c.async_pass("test");
+    (void)rep;
+    if (done()) co_return i;
+    co_await net::async_sleep(500ms);
+  }
+  co_return -1;
+}
+
+bool replicates(const test::server_process& s, const address& master) {
+  auto r = s.command({"ROLE"});
+  return r.elements.size() >= 4 && r.elements[0].str == "slave" && r.elements[1].str == master.host &&
+         r.elements[2].as_integer() == master.port && r.elements[3].str == "connected";
+}
+
+std::optional<address> monitored(const test::server_process& s, const std::string& name) {
+  auto r = s.command({"SENTINEL", "get-master-addr-by-name", name});
+  if (!r.is_array() || r.elements.size() != 2) return std::nullopt;
+  return address{r.elements[0].str, static_cast<std::uint16_t>(std::stoi(r.elements[1].str))};
+}
+
+std::string sentinel_field(const test::server_process& s, const std::string& name, const std::string& field) {
+  auto r = s.command({"SENTINEL", "MASTER", name});
+  for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
+    if (r.elements[i].str == field) return r.elements[i + 1].str;
+  }
+  return {};
+}
+
+}  // namespace
+
+TEST_CASE("ctl bootstraps a group from nothing in one pass", "[integration][ctl]") {
+  test::group g(test::group::unconfigured);
+  run_with_deadline([](test::group* g) -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    lainlet::emulator emu(ex, {});
+    emu.set_data(g->procwatcher_json());
+    asio::co_spawn(ex, emu.async_run(), asio::detached);
+    ctl::controller c(ex, fast_settings(), discovery::make_lainlet(lainlet_for(emu.local_address())));
+    bool found = co_await c.async_discover(5s);
+    REQUIRE(found);
+    auto first = co_await c.async_pass("test");
+    CHECK(first.plan.rule == "b");
+    for (const auto& o : first.outcomes) {
+      INFO(o.act.describe() << ": " << o.detail);
+      CHECK(o.result == ctl::outcome::status::done);
+    }
+    auto master = g->redis[0]->addr();
+    g->await_settled(master);  // every replica linked, every sentinel sees them all
+    for (const auto& s : g->sentinels) {
+      CHECK(monitored(*s, g->master_name) == master);
+      CHECK(sentinel_field(*s, g->master_name, "quorum") == "2");
+      CHECK(sentinel_field(*s, g->master_name, "down-after-milliseconds") == "1000");
+    }
+    auto second = co_await c.async_pass("test");
+    CHECK(second.plan.actions.empty());
+    CHECK(second.assessment.level == observe::health::healthy);
+    emu.stop();
+  }(&g), 60s);
+}
+
+TEST_CASE("ctl makes the only node with data the master and loses no key", "[integration][ctl]") {
+  test::group g(test::group::unconfigured);
+  for (int i = 0; i < 100; ++i) g.redis[1]->command({"SET", "key:" + std::to_string(i), std::to_string(i)});
+  run_with_deadline([](test::group* g) -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    auto s = fast_settings();
+    ctl::controller c(ex, s, discovery::make_static(topology::from_lists(
+                                 {g->redis[0]->addr(), g->redis[1]->addr(), g->redis[2]->addr()},
+                                 {g->sentinels[0]->addr(), g->sentinels[1]->addr(), g->sentinels[2]->addr()})));
+    bool found = co_await c.async_discover(5s);
+    REQUIRE(found);
+    auto p = co_await c.async_pass("test");
+    CHECK(p.plan.master == g->redis[1]->addr());
+    co_return;
+  }(&g), 30s);
+  g.await_settled(g.redis[1]->addr());
+  for (auto* node : {g.redis[0].get(), g.redis[1].get(), g.redis[2].get()}) {
+    CHECK(node->command({"DBSIZE"}).integer == 100);
+  }
+  CHECK(g.redis[0]->command({"GET", "key:42"}).str == "42");
+}
+
+TEST_CASE("ctl repairs a replica pointed elsewhere and re-registers a reset sentinel",
+          "[integration][ctl]") {
+  test::group g;  // bootstrapped: instance 1 is master
+  auto master = g.redis[0]->addr();
+  // By hand: replica 3 now follows replica 2; sentinel 3 restarts with an empty config.
+  auto r = g.redis[2]->command({"REPLICAOF", "127.0.0.1", std::to_string(g.redis[1]->port())});
+  REQUIRE(r.is_ok());
+  g.sentinels[2]->restart(std::vector<std::string>{});
+  REQUIRE_FALSE(monitored(*g.sentinels[2], g.master_name));
+  run_with_deadline([](test::group* g) -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    ctl::controller c(ex, fast_settings(), discovery::make_static(topology::from_lists(
+                                               {g->redis[0]->addr(), g->redis[1]->addr(), g->redis[2]->addr()},
+                                               {g->sentinels[0]->addr(), g->sentinels[1]->addr(), g->sentinels[2]->addr()})));
+    bool found = co_await c.async_discover(5s);
+    REQUIRE(found);
+    auto p = co_await c.async_pass("test");
+    std::vector<std::string> kinds;
+    for (const auto& o : p.outcomes) {
+      INFO(o.act.describe() << ": " << o.detail);
+      CHECK(o.result == ctl::outcome::status::done);
+      kinds.emplace_back(ctl::to_string(o.act.what));
+    }
+    CHECK(kinds == std::vector<std::string>{"sentinel-monitor", "replicaof"});
+  }(&g), 30s);
+  CHECK(monitored(*g.sentinels[2], g.master_name) == master);
+  g.await_settled(master);
+}
+
+TEST_CASE("ctl follows an instance that moved to a new port and resets stale sentinel entries",
+          "[integration][ctl]") {
+  test::group g;
+  auto master = g.redis[0]->addr();
+  auto old2 = g.redis[1]->addr();
+  run_with_deadline([](test::group* g, address master, address old2) -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    lainlet::emulator emu(ex, {});
+    emu.set_data(g->procwatcher_json());
+    asio::co_spawn(ex, emu.async_run(), asio::detached);
+    auto s = fast_settings();
+    ctl::controller c(ex, s, discovery::make_lainlet(lainlet_for(emu.local_address())));
+    bool found = co_await c.async_discover(5s);
+    REQUIRE(found);
+    auto healthy = co_await c.async_pass("test");
+    CHECK(healthy.plan.actions.empty());
+
+    // Instance 2 is rescheduled: the old process goes away, a new empty one comes on a new port.
+    g->redis[1]->kill();
+    g->redis[1] = test::server_process::redis({"repl-diskless-sync-delay 0"});
+    auto new2 = g->redis[1]->addr();
+    emu.set_data(g->procwatcher_json());
+    bool moved = co_await c.async_discover(5s);
+    REQUIRE(moved);
+
+    auto stale_gone = [&] {
+      for (const auto& sp : g->sentinels) {
+        auto reps = sp->command({"SENTINEL", "REPLICAS", g->master_name});
+        for (const auto& rep : reps.elements) {
+          for (std::size_t i = 0; i + 1 < rep.elements.size(); i += 2) {
+            if (rep.elements[i].str == "port" && rep.elements[i + 1].str == std::to_string(old2.port)) return false;
+          }
+        }
+      }
+      return replicates(*g->redis[1], master);
+    };
+    int passes = co_await passes_until(c, stale_gone);
+    CHECK(passes > 0);
+    CHECK(replicates(*g->redis[1], master));
+    // The controller said why: a replicaof for the new node, resets for the stale entry.
+    auto status = c.status_json();
+    CHECK(status.find("sentinel-reset") != std::string::npos);
+    CHECK(status.find(std::to_string(new2.port)) != std::string::npos);
+    emu.stop();
+  }(&g, master, old2), 120s);
+  g.await_settled(master);
+}
+
+TEST_CASE("ctl --dry-run on a broken group prints the plan and changes nothing",
+          "[integration][ctl]") {
+  test::group g;
+  g.redis[2]->command({"REPLICAOF", "NO", "ONE"});  // a second master
+  g.sentinels[1]->command({"SENTINEL", "REMOVE", g.master_name});
+  auto snapshot = [&g] {
+    std::string s;
+    for (const auto& r : g.redis) {
+      auto info = r->command({"INFO", "replication"}).str;
+      for (const char* f : {"role:", "master_host:", "master_port:"}) {
+        auto pos = info.find(f);
+        if (pos != std::string::npos) s += info.substr(pos, info.find('\r', pos) - pos) + ";";
+      }
+    }
+    for (const auto& st : g.sentinels) {
+      auto m = st->command({"SENTINEL", "get-master-addr-by-name", g.master_name});
+      s += m.to_debug_string() + ";";
+    }
+    return s;
+  };
+  auto before = snapshot();
+  std::vector<std::string> argv = {k_rsm, "ctl", "--once", "--dry-run", "--log-level", "warn"};
+  for (auto& a : g.discovery_args()) argv.push_back(a);
+  auto r = test::run_program(argv);
+  INFO(r.out << r.err);
+  CHECK(r.exit_code == 0);
+  CHECK(r.out.find("would monitor on sentinel 2") != std::string::npos);
+  CHECK(r.out.find("would replicaof redis 3") != std::string::npos);
+  CHECK(r.out.find("because second master") != std::string::npos);
+  CHECK(snapshot() == before);
+}
+
+TEST_CASE("ctl pushes Graphite lines of the original's shape and serves valid metrics",
+          "[integration][ctl]") {
+  test::group g;
+  asio::io_context ctx;
+  tcp::acceptor graphite(ctx, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
+  auto gport = graphite.local_endpoint().port();
+  auto hport = test::free_port();
+  std::vector<std::string> argv = {k_rsm, "ctl", "--interval", "1s", "--metrics-interval", "1s",
+                                   "--graphite", "127.0.0.1:" + std::to_string(gport), "--http-listen",
+                                   "127.0.0.1:" + std::to_string(hport), "--app", "redis-service-sm"};
+  for (auto& a : g.discovery_args()) argv.push_back(a);
+  test::child_process ctl(argv, {{"LAIN_DOMAIN", "lain.local"}});
+
+  // One Graphite connection's worth of lines, within a bounded time.
+  std::string lines;
+  graphite.async_accept([&](error_code ec, tcp::socket s) {
+    if (ec) return;
+    auto sock = std::make_shared<tcp::socket>(std::move(s));
+    asio::async_read(*sock, asio::dynamic_buffer(lines), [sock](error_code, std::size_t) {});
+  });
+  ctx.run_for(20s);  // returns once the pusher has closed its connection
+  INFO(ctl.stderr_text());
+  REQUIRE_FALSE(lines.empty());
+  std::regex shape(R"(lain_local\.redis_service_sm\.[123]\.(Server|Clients|Memory|Stats|CPU)\.[a-z_]+ [0-9.]+ \d{10})");
+  std::size_t start = 0, count = 0;
+  while (start < lines.size()) {
+    auto nl = lines.find('\n', start);
+    auto line = lines.substr(start, nl - start);
+    INFO(line);
+    CHECK(std::regex_match(line, shape));
+    start = nl + 1;
+    ++count;
+  }
+  CHECK(count >= 3 * 17);
+  CHECK(lines.find(".1.Memory.used_memory ") != std::string::npos);
+
+  auto m = test::run_program({"curl", "-s", "http://127.0.0.1:" + std::to_string(hport) + "/metrics"});
+  auto parsed = metrics::parse_exposition(m.out);
+  INFO(m.out);
+  REQUIRE(parsed);
+  CHECK(parsed->find("rsm_ctl_passes_total"));
+  CHECK(parsed->find("redis_up", {{"instance", "1"}}));
+  CHECK(parsed->find("rsm_ctl_actions_total", {{"kind", "replicaof"}}));
+
+  auto paused = test::run_program({"curl", "-s", "-X", "POST",
+                                   "http://127.0.0.1:" + std::to_string(hport) + "/pause?for=1m"});
+  CHECK(paused.out == "paused for 1m\n");
+  auto status = test::run_program({"curl", "-s", "http://127.0.0.1:" + std::to_string(hport) + "/status"});
+  CHECK(status.out.find("\"paused\":true") != std::string::npos);
+  CHECK(ctl.stop() == 0);
+}
