@@ -1,0 +1,379 @@
+#include "rsm/resp/frame_parser.hpp"
+
+#include <algorithm>
+#include <cctype>
+#include <limits>
+
+namespace rsm::resp {
+
+void short_text::append(std::string_view s) {
+  auto room = capacity - size_;
+  auto n = std::min(room, s.size());
+  std::copy_n(s.data(), n, data_.data() + size_);
+  size_ += n;
+  if (n < s.size()) truncated_ = true;
+}
+
+bool short_text::equals_upper(std::string_view upper) const {
+  if (truncated_ || size_ != upper.size()) return false;
+  for (std::size_t i = 0; i < size_; ++i) {
+    if (std::toupper(static_cast<unsigned char>(data_[i])) != upper[i]) return false;
+  }
+  return true;
+}
+
+namespace {
+
+// Redis's string2ll: optional '-', no '+', no leading zeros, no spaces, no overflow.
+bool redis_string2ll(std::string_view s, long long& out) {
+  if (s.empty() || s.size() > 20) return false;
+  if (s.size() == 1 && s[0] == '0') {
+    out = 0;
+    return true;
+  }
+  bool negative = false;
+  std::size_t i = 0;
+  if (s[0] == '-') {
+    negative = true;
+    i = 1;
+    if (s.size() == 1) return false;
+  }
+  if (s[i] < '1' || s[i] > '9') return false;
+  unsigned long long v = 0;
+  for (; i < s.size(); ++i) {
+    if (s[i] < '0' || s[i] > '9') return false;
+    unsigned long long d = static_cast<unsigned long long>(s[i] - '0');
+    if (v > (std::numeric_limits<unsigned long long>::max() - d) / 10) return false;
+    v = v * 10 + d;
+  }
+  if (negative) {
+    if (v > static_cast<unsigned long long>(std::numeric_limits<long long>::max()) + 1) return false;
+    out = static_cast<long long>(0 - v);
+  } else {
+    if (v > static_cast<unsigned long long>(std::numeric_limits<long long>::max())) return false;
+    out = static_cast<long long>(v);
+  }
+  return true;
+}
+
+int hex_digit(char c) {
+  if (c >= '0' && c <= '9') return c - '0';
+  if (c >= 'a' && c <= 'f') return c - 'a' + 10;
+  if (c >= 'A' && c <= 'F') return c - 'A' + 10;
+  return -1;
+}
+
+// Redis's sdssplitargs: false on unbalanced quotes (or a closing quote not followed by space).
+bool split_inline(std::string_view line, std::vector<std::string>& out) {
+  std::size_t p = 0;
+  auto space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0'; };
+  for (;;) {
+    while (p < line.size() && space(line[p])) ++p;
+    if (p >= line.size()) return true;
+    std::string cur;
+    bool inq = false, insq = false, done = false;
+    while (!done) {
+      if (inq) {
+        if (p >= line.size()) return false;
+        if (line[p] == '\\' && p + 3 < line.size() && line[p + 1] == 'x' && hex_digit(line[p + 2]) >= 0 &&
+            hex_digit(line[p + 3]) >= 0) {
+          cur += static_cast<char>(hex_digit(line[p + 2]) * 16 + hex_digit(line[p + 3]));
+          p += 3;
+        } else if (line[p] == '\\' && p + 1 < line.size()) {
+          ++p;
+          switch (line[p]) {
+            case 'n': cur += '\n'; break;
+            case 'r': cur += '\r'; break;
+            case 't': cur += '\t'; break;
+            case 'b': cur += '\b'; break;
+            case 'a': cur += '\a'; break;
+            default: cur += line[p]; break;
+          }
+        } else if (line[p] == '"') {
+          if (p + 1 < line.size() && !space(line[p + 1])) return false;
+          done = true;
+        } else {
+          cur += line[p];
+        }
+      } else if (insq) {
+        if (p >= line.size()) return false;
+        if (line[p] == '\\' && p + 1 < line.size() && line[p + 1] == '\'') {
+          ++p;
+          cur += '\'';
+        } else if (line[p] == '\'') {
+          if (p + 1 < line.size() && !space(line[p + 1])) return false;
+          done = true;
+        } else {
+          cur += line[p];
+        }
+      } else {
+        if (p >= line.size()) {
+          done = true;
+          break;
+        }
+        switch (line[p]) {
+          case ' ': case '\n': case '\r': case '\t': case '\0': done = true; break;
+          case '"': inq = true; break;
+          case '\'': insq = true; break;
+          default: cur += line[p]; break;
+        }
+      }
+      if (p < line.size()) ++p;
+    }
+    out.push_back(std::move(cur));
+  }
+}
+
+}  // namespace
+
+// ---- requests ---------------------------------------------------------------------------
+
+parse_step request_parser::fail(std::string msg, std::size_t consumed) {
+  failed_ = true;
+  error_ = "ERR Protocol error: " + std::move(msg);
+  return {parse_step::kind::error, consumed};
+}
+
+void request_parser::begin_frame() {
+  header_.clear();
+  argc_ = args_left_ = arg_index_ = bulk_left_ = frame_bytes_ = 0;
+  inline_ = false;
+  inline_line_.clear();
+  inline_args_.clear();
+  name_.clear();
+  arg1_.clear();
+}
+
+parse_step request_parser::parse(std::string_view in) {
+  if (failed_) return {parse_step::kind::error, 0};
+  std::size_t pos = 0;
+  auto step_end = [&](parse_step::kind k) {
+    st_ = state::start;
+    return parse_step{k, pos};
+  };
+  while (pos < in.size()) {
+    switch (st_) {
+      case state::start: {
+        begin_frame();
+        if (in[pos] == '*') {
+          ++pos;
+          ++frame_bytes_;
+          st_ = state::mbulk_count;
+        } else {
+          inline_ = true;
+          st_ = state::inline_line;
+        }
+        break;
+      }
+      case state::mbulk_count:
+      case state::bulk_count: {
+        bool mbulk = st_ == state::mbulk_count;
+        // The digits end at '\r'; the byte after it is taken for '\n' unseen, as Redis does.
+        if (!header_.empty() && header_.back() == '\r') {
+          ++pos;
+          ++frame_bytes_;
+          header_.pop_back();
+          long long n = 0;
+          bool ok = redis_string2ll(header_, n);
+          header_.clear();
+          if (mbulk) {
+            if (!ok || n > static_cast<long long>(limits_.max_multibulk)) return fail("invalid multibulk length", pos);
+            if (n <= 0) return step_end(parse_step::kind::frame_end);  // ignored by Redis
+            argc_ = args_left_ = static_cast<std::size_t>(n);
+            st_ = state::bulk_header;
+          } else {
+            if (!ok || n < 0 || n > static_cast<long long>(limits_.max_bulk)) return fail("invalid bulk length", pos);
+            bulk_left_ = static_cast<std::size_t>(n);
+            st_ = state::bulk_data;
+          }
+          break;
+        }
+        auto cr = in.find('\r', pos);
+        auto end = cr == std::string_view::npos ? in.size() : cr + 1;
+        header_.append(in.substr(pos, end - pos));
+        frame_bytes_ += end - pos;
+        pos = end;
+        if (header_.size() > limits_.max_inline) {
+          return fail(mbulk ? "too big mbulk count string" : "too big bulk count string", pos);
+        }
+        break;
+      }
+      case state::bulk_header: {
+        if (in[pos] != '$') {
+          return fail(std::string("expected '$', got '") + in[pos] + "'", pos);
+        }
+        ++pos;
+        ++frame_bytes_;
+        st_ = state::bulk_count;
+        break;
+      }
+      case state::bulk_data: {
+        auto n = std::min(bulk_left_, in.size() - pos);
+        if (arg_index_ == 0) name_.append(in.substr(pos, n));
+        if (arg_index_ == 1) arg1_.append(in.substr(pos, n));
+        pos += n;
+        frame_bytes_ += n;
+        bulk_left_ -= n;
+        if (bulk_left_ == 0) st_ = state::bulk_cr;
+        break;
+      }
+      case state::bulk_cr: {
+        ++pos;  // Redis skips the two bytes after the data without looking at them
+        ++frame_bytes_;
+        st_ = state::bulk_lf;
+        break;
+      }
+      case state::bulk_lf: {
+        ++pos;
+        ++frame_bytes_;
+        ++arg_index_;
+        if (--args_left_ == 0) return step_end(parse_step::kind::frame_end);
+        st_ = state::bulk_header;
+        break;
+      }
+      case state::inline_line: {
+        auto nl = in.find('\n', pos);
+        auto end = nl == std::string_view::npos ? in.size() : nl;
+        inline_line_.append(in.substr(pos, end - pos));
+        frame_bytes_ += end - pos;
+        pos = end;
+        if (nl == std::string_view::npos) {
+          if (inline_line_.size() > limits_.max_inline) return fail("too big inline request", pos);
+          break;
+        }
+        ++pos;  // the '\n'
+        ++frame_bytes_;
+        std::string_view line = inline_line_;
+        if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+        if (!split_inline(line, inline_args_)) return fail("unbalanced quotes in request", pos);
+        argc_ = inline_args_.size();
+        if (argc_ > 0) name_.append(inline_args_[0]);
+        if (argc_ > 1) arg1_.append(inline_args_[1]);
+        return step_end(parse_step::kind::frame_end);
+      }
+    }
+  }
+  return {parse_step::kind::need_more, pos};
+}
+
+// ---- replies ----------------------------------------------------------------------------
+
+parse_step reply_parser::fail(std::string msg, std::size_t consumed) {
+  failed_ = true;
+  error_ = "reply protocol error: " + std::move(msg);
+  return {parse_step::kind::error, consumed};
+}
+
+bool reply_parser::value_done() {
+  for (;;) {
+    if (stack_.empty()) return true;
+    if (--stack_.back() > 0) return false;
+    char t = stack_types_.back();
+    stack_.pop_back();
+    stack_types_.pop_back();
+    // An attribute is not a value: the value it annotates follows at the same level.
+    if (t == '|') return false;
+  }
+}
+
+parse_step reply_parser::parse(std::string_view in) {
+  if (failed_) return {parse_step::kind::error, 0};
+  std::size_t pos = 0;
+  while (pos < in.size()) {
+    switch (st_) {
+      case state::type: {
+        char t = in[pos++];
+        if (stack_.empty() && t != '|') {
+          top_type_ = t;  // the value an attribute may have annotated keeps its place
+          error_prefix_.clear();
+        }
+        cur_type_ = t;
+        line_.clear();
+        switch (t) {
+          case '+': case '-': case ':': case ',': case '#': case '_': case '(':
+            st_ = state::line;
+            break;
+          case '$': case '!': case '=': case '*': case '%': case '~': case '>': case '|':
+            st_ = state::length;
+            break;
+          default: {
+            std::string shown = (t >= 0x20 && t < 0x7f) ? std::string(1, t) : "\\x" + std::to_string(static_cast<unsigned char>(t));
+            return fail("unexpected type byte '" + shown + "'", pos);
+          }
+        }
+        break;
+      }
+      case state::line:
+      case state::length: {
+        // Collect up to CRLF (strict: Redis always sends it).
+        if (!line_.empty() && line_.back() == '\r') {
+          if (in[pos] != '\n') return fail("expected LF after CR", pos);
+          ++pos;
+          line_.pop_back();
+          if (st_ == state::line) {
+            if (cur_type_ == '-' && stack_.empty()) error_prefix_.append(line_);
+            st_ = state::type;
+            if (value_done()) return {parse_step::kind::frame_end, pos};
+            break;
+          }
+          long long n = 0;
+          if (!redis_string2ll(line_, n)) return fail("invalid length '" + line_.substr(0, 20) + "'", pos);
+          bool aggregate = cur_type_ == '*' || cur_type_ == '%' || cur_type_ == '~' || cur_type_ == '>' || cur_type_ == '|';
+          if (n == -1 && (cur_type_ == '$' || cur_type_ == '*')) {  // RESP2 nulls
+            st_ = state::type;
+            if (value_done()) return {parse_step::kind::frame_end, pos};
+            break;
+          }
+          if (n < 0) return fail("negative length", pos);
+          if (!aggregate) {
+            if (static_cast<unsigned long long>(n) > limits_.max_bulk) return fail("bulk too large", pos);
+            bulk_left_ = static_cast<std::size_t>(n);
+            st_ = state::bulk_data;
+            break;
+          }
+          unsigned long long count = static_cast<unsigned long long>(n);
+          if (cur_type_ == '%' || cur_type_ == '|') count *= 2;
+          if (count > limits_.max_aggregate) return fail("aggregate too large", pos);
+          st_ = state::type;
+          if (count == 0) {
+            if (cur_type_ == '|') break;  // an empty attribute: the value still follows
+            if (value_done()) return {parse_step::kind::frame_end, pos};
+            break;
+          }
+          if (stack_.size() >= limits_.max_depth) return fail("nesting deeper than " + std::to_string(limits_.max_depth), pos);
+          stack_.push_back(count);
+          stack_types_.push_back(cur_type_);
+          break;
+        }
+        auto cr = in.find('\r', pos);
+        auto end = cr == std::string_view::npos ? in.size() : cr + 1;
+        line_.append(in.substr(pos, end - pos));
+        pos = end;
+        if (line_.size() > limits_.max_line) return fail("line longer than " + std::to_string(limits_.max_line) + " bytes", pos);
+        break;
+      }
+      case state::bulk_data: {
+        auto n = std::min(bulk_left_, in.size() - pos);
+        if (cur_type_ == '!' && stack_.empty()) error_prefix_.append(in.substr(pos, n));
+        pos += n;
+        bulk_left_ -= n;
+        if (bulk_left_ == 0) st_ = state::bulk_cr;
+        break;
+      }
+      case state::bulk_cr: {
+        if (in[pos++] != '\r') return fail("bulk data not followed by CRLF", pos);
+        st_ = state::bulk_lf;
+        break;
+      }
+      case state::bulk_lf: {
+        if (in[pos++] != '\n') return fail("bulk data not followed by CRLF", pos);
+        st_ = state::type;
+        if (value_done()) return {parse_step::kind::frame_end, pos};
+        break;
+      }
+    }
+  }
+  return {parse_step::kind::need_more, pos};
+}
+
+}  // namespace rsm::resp
