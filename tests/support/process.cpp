@@ -24,8 +24,13 @@ namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
 fs::path test_root() {
-  const char* tmp = std::getenv("TMPDIR");
-  fs::path root = fs::path(tmp && *tmp ? tmp : "/tmp") / "rsm-tests";
+  fs::path root;
+  if (const char* own = std::getenv("RSM_TEST_ROOT"); own && *own) {
+    root = own;  // set by CTest: one root per build directory
+  } else {
+    const char* tmp = std::getenv("TMPDIR");
+    root = fs::path(tmp && *tmp ? tmp : "/tmp") / "rsm-tests";
+  }
   fs::create_directories(root);
   return root;
 }

@@ -19,7 +19,8 @@
 
 namespace rsm::test {
 
-/// `$TMPDIR/rsm-tests` (or /tmp/rsm-tests): every fixture directory is below it.
+/// `$RSM_TEST_ROOT` (CTest sets it per build directory), else `$TMPDIR/rsm-tests`: every
+/// fixture directory is below it.
 std::filesystem::path test_root();
 
 /// A fresh directory below test_root(), removed with everything in it on destruction.
