@@ -14,6 +14,7 @@
 #include "rsm/observe/report.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <rapidjson/document.h>
 
 #include <unistd.h>
 
@@ -30,6 +31,8 @@ option_set status_options() {
   s.flag("json", "print JSON for scripts")
       .text("proxy", "", "also show this proxy's metrics (its --metrics-listen address)", {},
             "HOST:PORT")
+      .text("ctl", "", "also show this controller's state (its --http-listen address)", {},
+            "HOST:PORT")
       .text("timeout", "3s", "answer within this time, marking hung nodes unreachable", {},
             "DURATION")
       .text("max-lag", "10s", "replication lag that makes the group degraded", {}, "DURATION");
@@ -44,6 +47,7 @@ struct status_job {
   observe::assess_settings assess;
   duration timeout{};
   std::optional<address> proxy;
+  std::optional<address> ctl;
   bool json = false;
   bool color = false;
   std::ostream* out = nullptr;
@@ -57,6 +61,28 @@ awaitable<result<metrics::parsed_exposition>> fetch_proxy_metrics(address proxy,
     co_return error(errc::unexpected_reply, "HTTP " + std::to_string(r->status));
   }
   co_return metrics::parse_exposition(r->body);
+}
+
+// The controller's /status, reduced to what a person needs at a glance.
+awaitable<void> fetch_ctl_state(address ctl, duration timeout, observe::report_context* ctx) {
+  ctx->ctl_address = ctl.to_string();
+  auto r = co_await lainlet::async_get(ctl, "/status", timeout);
+  if (!r) {
+    ctx->ctl_error = r.error().message();
+    co_return;
+  }
+  rapidjson::Document d;
+  d.Parse(r->body.c_str());
+  if (r->status != 200 || d.HasParseError() || !d.IsObject()) {
+    ctx->ctl_error = "unexpected /status answer (HTTP " + std::to_string(r->status) + ")";
+    co_return;
+  }
+  if (d.HasMember("paused") && d["paused"].IsBool()) ctx->ctl_paused = d["paused"].GetBool();
+  if (d.HasMember("dry_run") && d["dry_run"].IsBool()) ctx->ctl_dry_run = d["dry_run"].GetBool();
+  if (d.HasMember("last_plan") && d["last_plan"].IsObject() && d["last_plan"].HasMember("rule") &&
+      d["last_plan"]["rule"].IsString()) {
+    ctx->ctl_last_rule = d["last_plan"]["rule"].GetString();
+  }
 }
 
 awaitable<void> run_status_job(status_job* job) {
@@ -97,6 +123,7 @@ awaitable<void> run_status_job(status_job* job) {
   } else {
     g = co_await observe::async_observe(first->group, job->observe);
   }
+  if (job->ctl) co_await fetch_ctl_state(*job->ctl, std::max(duration(200), job->observe.timeout / 2), &ctx);
   auto a = observe::assess(g, job->assess);
   *job->out << (job->json ? observe::to_json(g, a, ctx) : observe::to_table(g, a, ctx, job->color));
   job->exit_code = static_cast<int>(a.level);
@@ -110,6 +137,7 @@ int run_status(const values& v, std::ostream& out, std::ostream&) {
   if (job.timeout.count() <= 0) throw usage_error("--timeout must be more than 0");
   job.assess.max_lag = v.dur("max-lag");
   job.proxy = v.addr("proxy");
+  job.ctl = v.addr("ctl");
   job.observe.master_name = v.text("master-name");
   job.observe.password = v.text("password");
   job.observe.sentinel_password = v.text("sentinel-password");

@@ -301,7 +301,10 @@ std::string controller::status_json() const {
   w.EndArray();
   w.Key("observed");
   if (st.last_state && st.last) {
-    auto doc = observe::to_json(*st.last_state, st.last->assessment, {st.source->describe(), h.last_error, {}, {}, {}});
+    observe::report_context ctx;
+    ctx.discovery = st.source->describe();
+    ctx.discovery_error = h.last_error;
+    auto doc = observe::to_json(*st.last_state, st.last->assessment, ctx);
     w.RawValue(doc.c_str(), doc.size() - 1, rapidjson::kObjectType);  // without its newline
   } else {
     w.Null();

@@ -52,17 +52,28 @@ http::request<http::empty_body> make_request(const address& server, const std::s
   return req;
 }
 
+// Connects and sends the GET before `deadline`; returns the socket to read the answer from.
+awaitable<result<tcp::socket>> async_send_get(address server, std::string target,
+                                              std::chrono::steady_clock::time_point deadline,
+                                              duration timeout, errc on_timeout) {
+  auto socket = co_await async_connect(server, timeout);
+  if (!socket) co_return socket.error();
+  beast::tcp_stream stream(std::move(*socket));
+  stream.expires_at(deadline);
+  auto req = make_request(server, target);
+  auto [wec, wn] = co_await http::async_write(stream, req, use_nothrow);
+  if (wec) co_return map_error(wec, server, on_timeout);
+  co_return stream.release_socket();
+}
+
 }  // namespace
 
 awaitable<result<http_response>> async_get(address server, std::string target, duration timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto socket = co_await async_connect(server, timeout);
+  auto socket = co_await async_send_get(server, target, deadline, timeout, errc::timed_out);
   if (!socket) co_return socket.error();
   auto stream = std::make_optional<beast::tcp_stream>(std::move(*socket));
   stream->expires_at(deadline);
-  auto req = make_request(server, target);
-  auto [wec, wn] = co_await http::async_write(*stream, req, use_nothrow);
-  if (wec) co_return map_error(wec, server, errc::timed_out);
   beast::flat_buffer buffer;
   http::response_parser<http::string_body> parser;
   parser.body_limit(k_max_body);
@@ -88,13 +99,10 @@ watch_stream::~watch_stream() = default;
 awaitable<result<watch_stream>> watch_stream::async_open(address server, std::string target,
                                                          duration timeout) {
   auto deadline = std::chrono::steady_clock::now() + timeout;
-  auto socket = co_await async_connect(server, timeout);
+  auto socket = co_await async_send_get(server, target, deadline, timeout, errc::connect_timeout);
   if (!socket) co_return socket.error();
   auto stream = std::make_optional<beast::tcp_stream>(std::move(*socket));
   stream->expires_at(deadline);
-  auto req = make_request(server, target);
-  auto [wec, wn] = co_await http::async_write(*stream, req, use_nothrow);
-  if (wec) co_return map_error(wec, server, errc::connect_timeout);
   beast::flat_buffer buffer;
   http::response_parser<http::empty_body> parser;
   auto [rec, rn] = co_await http::async_read_header(*stream, buffer, parser, use_nothrow);

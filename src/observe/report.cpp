@@ -220,6 +220,21 @@ std::string to_json(const group_state& g, const assessment& a, const report_cont
   }
   w.EndArray();
 
+  if (!c.ctl_address.empty()) {
+    key(w, "controller");
+    w.StartObject();
+    key(w, "address");
+    str(w, c.ctl_address);
+    key(w, "error");
+    str_or_null(w, c.ctl_error);
+    key(w, "paused");
+    w.Bool(c.ctl_paused);
+    key(w, "dry_run");
+    w.Bool(c.ctl_dry_run);
+    key(w, "last_rule");
+    str(w, c.ctl_last_rule);
+    w.EndObject();
+  }
   if (!c.proxy_address.empty()) {
     key(w, "proxy");
     w.StartObject();
@@ -296,6 +311,16 @@ std::string to_table(const group_state& g, const assessment& a, const report_con
            pad(s.master ? s.master->addr.to_string() : "-", 21) +
            pad(s.master ? std::to_string(s.master->config_epoch) : "-", 6) +
            pad(s.quorum_ok ? "ok" : "NO", 7) + flags + "\n";
+  }
+  if (!c.ctl_address.empty()) {
+    out += "\ncontroller " + c.ctl_address + ": ";
+    if (!c.ctl_error.empty()) {
+      out += c.ctl_error;
+    } else {
+      out += c.ctl_paused ? paint("PAUSED", "33") : std::string("running");
+      if (c.ctl_dry_run) out += " (dry run)";
+    }
+    out += "\n";
   }
   if (!c.proxy_address.empty()) {
     out += "\nproxy " + c.proxy_address + ": ";

@@ -2,6 +2,7 @@
 #include "rsm/redis/commands.hpp"
 #include "rsm/redis/connection.hpp"
 #include "rsm/net/timeout.hpp"
+#include "support/client.hpp"
 #include "support/deadline.hpp"
 #include "support/process.hpp"
 
@@ -14,28 +15,11 @@ using namespace std::chrono_literals;
 using rsm::test::run_with_deadline;
 using rsm::test::server_process;
 
-namespace {
-
-redis::options opts_for(const address& a) {
-  redis::options o;
-  o.server = a;
-  o.connect_timeout = 1s;
-  o.command_timeout = 2s;
-  return o;
-}
-
-awaitable<redis::connection> must_connect(redis::options o) {
-  auto c = co_await redis::connection::async_connect(std::move(o));
-  if (!c) FAIL("connect: " << c.error().message());
-  co_return std::move(*c);
-}
-
-}  // namespace
 
 TEST_CASE("pipelined commands are answered in order", "[integration][client]") {
   auto srv = server_process::redis();
   run_with_deadline([](address a) -> awaitable<void> {
-    auto c = co_await must_connect(opts_for(a));
+    auto c = co_await test::must_connect(test::client_options(a));
     // One pipeline of 1000 INCRs: replies 1..1000 in order.
     std::vector<resp::command> cmds;
     for (int i = 0; i < 1000; ++i) cmds.push_back(resp::command{"INCR", "counter"});
@@ -82,7 +66,7 @@ TEST_CASE("a command to a stopped server fails with a connection error within th
   auto a = srv->addr();
   srv->kill();
   run_with_deadline([](address a) -> awaitable<void> {
-    auto o = opts_for(a);
+    auto o = test::client_options(a);
     auto start = std::chrono::steady_clock::now();
     auto c = co_await redis::connection::async_connect(o);
     auto took = std::chrono::steady_clock::now() - start;
@@ -95,7 +79,7 @@ TEST_CASE("a command to a stopped server fails with a connection error within th
 TEST_CASE("a connection whose server dies fails every waiting command", "[integration][client]") {
   auto srv = server_process::redis();
   run_with_deadline([](server_process* srv) -> awaitable<void> {
-    auto c = co_await must_connect(opts_for(srv->addr()));
+    auto c = co_await test::must_connect(test::client_options(srv->addr()));
     {
       auto done_ = co_await c.async_exec(resp::command{"PING"});
       REQUIRE(done_);
@@ -120,9 +104,9 @@ TEST_CASE("a connection whose server dies fails every waiting command", "[integr
 TEST_CASE("a command to a SIGSTOPped server fails within its timeout", "[integration][client]") {
   auto srv = server_process::redis();
   run_with_deadline([](server_process* srv) -> awaitable<void> {
-    auto o = opts_for(srv->addr());
+    auto o = test::client_options(srv->addr());
     o.command_timeout = 300ms;
-    auto c = co_await must_connect(o);
+    auto c = co_await test::must_connect(o);
     srv->pause();
     auto start = std::chrono::steady_clock::now();
     auto r = co_await c.async_exec(resp::command{"PING"});
@@ -151,8 +135,8 @@ TEST_CASE("a command to a SIGSTOPped server fails within its timeout", "[integra
 TEST_CASE("AUTH and SELECT on connect", "[integration][client]") {
   auto srv = server_process::redis({"requirepass s3cret-pass"});
   run_with_deadline([](address a) -> awaitable<void> {
-    auto o = opts_for(a);
-    auto no_auth = co_await must_connect(o);
+    auto o = test::client_options(a);
+    auto no_auth = co_await test::must_connect(o);
     auto denied = co_await no_auth.async_exec(resp::command{"GET", "k"});
     REQUIRE(denied);
     CHECK(denied->str.rfind("NOAUTH", 0) == 0);
@@ -167,7 +151,7 @@ TEST_CASE("AUTH and SELECT on connect", "[integration][client]") {
     o.password = "s3cret-pass";
     o.db = 3;
     o.client_name = "rsm-test";
-    auto db3 = co_await must_connect(o);
+    auto db3 = co_await test::must_connect(o);
     {
       auto done_ = redis::expect_ok(co_await db3.async_exec(resp::command{"SET", "k", "in-db-3"}));
       REQUIRE(done_);
@@ -178,7 +162,7 @@ TEST_CASE("AUTH and SELECT on connect", "[integration][client]") {
 
     o.db = 0;
     o.client_name.clear();
-    auto db0 = co_await must_connect(o);
+    auto db0 = co_await test::must_connect(o);
     auto g0 = co_await db0.async_exec(resp::command{"GET", "k"});
     REQUIRE(g0);
     CHECK(g0->is_nil());
@@ -192,8 +176,8 @@ TEST_CASE("ROLE and INFO and REPLICAOF and CONFIG helpers on real servers", "[in
   auto master = server_process::redis();
   auto replica = server_process::redis();
   run_with_deadline([](address m, address r) -> awaitable<void> {
-    auto mc = co_await must_connect(opts_for(m));
-    auto rc = co_await must_connect(opts_for(r));
+    auto mc = co_await test::must_connect(test::client_options(m));
+    auto rc = co_await test::must_connect(test::client_options(r));
     for (int i = 0; i < 10; ++i) {
       {
         auto done_ = co_await mc.async_exec(resp::command{"SET", "key" + std::to_string(i), "v"});

@@ -224,6 +224,9 @@ TEST_CASE("ctl --dry-run on a broken group prints the plan and changes nothing",
     for (const auto& st : g.sentinels) {
       auto m = st->command({"SENTINEL", "get-master-addr-by-name", g.master_name});
       s += m.to_debug_string() + ";";
+      for (const char* f : {"ip", "port", "quorum", "config-epoch", "down-after-milliseconds"}) {
+        s += sentinel_field(*st, g.master_name, f) + ",";
+      }
     }
     return s;
   };
@@ -288,5 +291,15 @@ TEST_CASE("ctl pushes Graphite lines of the original's shape and serves valid me
   CHECK(paused.out == "paused for 1m\n");
   auto status = test::run_program({"curl", "-s", "http://127.0.0.1:" + std::to_string(hport) + "/status"});
   CHECK(status.out.find("\"paused\":true") != std::string::npos);
+  // rsm status shows the pause too.
+  std::vector<std::string> sargv = {k_rsm, "status", "--ctl", "127.0.0.1:" + std::to_string(hport)};
+  for (auto& a : g.discovery_args()) sargv.push_back(a);
+  auto table = test::run_program(sargv);
+  INFO(table.out);
+  CHECK(table.out.find("PAUSED") != std::string::npos);
+  sargv.push_back("--json");
+  auto json = test::run_program(sargv);
+  CHECK(json.out.find("\"controller\":{") != std::string::npos);
+  CHECK(json.out.find("\"paused\":true") != std::string::npos);
   CHECK(ctl.stop() == 0);
 }

@@ -4,6 +4,7 @@
 #include "rsm/redis/subscriber.hpp"
 #include "rsm/sentinel/commands.hpp"
 #include "rsm/sentinel/event.hpp"
+#include "support/client.hpp"
 #include "support/deadline.hpp"
 #include "support/process.hpp"
 
@@ -14,28 +15,11 @@ using namespace std::chrono_literals;
 using rsm::test::run_with_deadline;
 using rsm::test::server_process;
 
-namespace {
-
-redis::options opts_for(const address& a) {
-  redis::options o;
-  o.server = a;
-  o.connect_timeout = 1s;
-  o.command_timeout = 2s;
-  return o;
-}
-
-awaitable<redis::connection> must_connect(address a) {
-  auto c = co_await redis::connection::async_connect(opts_for(a));
-  if (!c) FAIL("connect " << a.to_string() << ": " << c.error().message());
-  co_return std::move(*c);
-}
-
-}  // namespace
 
 TEST_CASE("a subscriber receives a PUBLISHed message", "[integration][subscriber]") {
   auto srv = server_process::redis();
   run_with_deadline([](address a) -> awaitable<void> {
-    auto s = co_await redis::subscriber::async_connect(opts_for(a));
+    auto s = co_await redis::subscriber::async_connect(test::client_options(a));
     REQUIRE(s);
     s->subscribe({"news"});
     s->psubscribe({"ev.*"});
@@ -55,7 +39,7 @@ TEST_CASE("a subscriber receives a PUBLISHed message", "[integration][subscriber
     CHECK(none.error() == errc::timed_out);
     CHECK(s->is_open());
 
-    auto pub = co_await must_connect(a);
+    auto pub = co_await test::must_connect(test::client_options(a));
     auto n = co_await pub.async_exec(resp::command{"PUBLISH", "news", std::string("hi\0there", 8)});
     REQUIRE(n);
     CHECK(n->integer == 1);
@@ -91,7 +75,7 @@ TEST_CASE("Sentinel helpers and a +switch-master event on SENTINEL FAILOVER",
   auto sentinel = server_process::sentinel();
   run_with_deadline(
       [](address m, address r, address s) -> awaitable<void> {
-        auto sc = co_await must_connect(s);
+        auto sc = co_await test::must_connect(test::client_options(s));
         const std::string name = "master_service";
 
         auto none = co_await sentinel::async_get_master_addr(sc, name);
@@ -148,7 +132,7 @@ TEST_CASE("Sentinel helpers and a +switch-master event on SENTINEL FAILOVER",
         CHECK(unknown.error() == errc::error_reply);
 
         // Subscribe to every event before the failover.
-        auto sub = co_await redis::subscriber::async_connect(opts_for(s));
+        auto sub = co_await redis::subscriber::async_connect(test::client_options(s));
         REQUIRE(sub);
         sub->psubscribe({"*"});
 

@@ -23,6 +23,37 @@ namespace rsm::test {
 namespace fs = std::filesystem;
 using namespace std::chrono_literals;
 
+namespace {
+
+// fork + exec with the test's hygiene: the child dies with the test (PR_SET_PDEATHSIG), takes
+// `out_fd`/`err_fd` as stdout/stderr (-1: /dev/null), gets `env` set and `unset` removed, and
+// runs in `cwd` when given.
+pid_t spawn(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env,
+            const std::vector<std::string>& unset, int out_fd, int err_fd,
+            const std::vector<int>& close_fds, const std::string& cwd = {}) {
+  pid_t parent = ::getpid();
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid > 0) return pid;
+  ::prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (::getppid() != parent) ::_exit(127);
+  int null = ::open("/dev/null", O_RDWR);
+  ::dup2(null, 0);
+  ::dup2(out_fd >= 0 ? out_fd : null, 1);
+  ::dup2(err_fd >= 0 ? err_fd : null, 2);
+  for (int fd : close_fds) ::close(fd);
+  if (!cwd.empty() && ::chdir(cwd.c_str()) != 0) ::_exit(127);
+  for (const auto& name : unset) ::unsetenv(name.c_str());
+  for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
+  std::vector<char*> args;
+  for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+  args.push_back(nullptr);
+  ::execvp(args[0], args.data());
+  ::_exit(127);
+}
+
+}  // namespace
+
 fs::path test_root() {
   fs::path root;
   if (const char* own = std::getenv("RSM_TEST_ROOT"); own && *own) {
@@ -124,21 +155,7 @@ void server_process::launch() {
     for (const auto& line : extra_) out << line << "\n";
   }
   const char* program = kind_ == kind::redis ? "redis-server" : "redis-sentinel";
-  pid_t parent = ::getpid();
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    int null = ::open("/dev/null", O_RDWR);
-    ::dup2(null, 0);
-    ::dup2(null, 1);
-    ::dup2(null, 2);
-    if (::chdir(dir().c_str()) != 0) ::_exit(127);
-    std::string c = conf.string();
-    ::execlp(program, program, c.c_str(), static_cast<char*>(nullptr));
-    ::_exit(127);
-  }
+  pid_t pid = spawn({program, conf.string()}, {}, {}, -1, -1, {}, dir().string());
   pid_ = pid;
   auto deadline = std::chrono::steady_clock::now() + 10s;
   for (;;) {
@@ -213,22 +230,7 @@ process_result run_program(const std::vector<std::string>& argv,
                            std::chrono::milliseconds timeout) {
   int out_pipe[2], err_pipe[2];
   if (::pipe(out_pipe) != 0 || ::pipe(err_pipe) != 0) throw std::runtime_error("pipe failed");
-  pid_t pid = ::fork();
-  if (pid < 0) throw std::runtime_error("fork failed");
-  if (pid == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    ::dup2(out_pipe[1], 1);
-    ::dup2(err_pipe[1], 2);
-    ::close(out_pipe[0]);
-    ::close(err_pipe[0]);
-    for (const auto& name : unset) ::unsetenv(name.c_str());
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
+  pid_t pid = spawn(argv, env, unset, out_pipe[1], err_pipe[1], {out_pipe[0], err_pipe[0]});
   ::close(out_pipe[1]);
   ::close(err_pipe[1]);
   process_result r;
@@ -270,23 +272,9 @@ child_process::child_process(const std::vector<std::string>& argv,
   int out_pipe[2];
   if (::pipe(out_pipe) != 0) throw std::runtime_error("pipe failed");
   auto err_path = (dir_.path() / "stderr").string();
-  pid_t parent = ::getpid();
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
-    ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-    if (::getppid() != parent) ::_exit(127);
-    ::dup2(out_pipe[1], 1);
-    int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    ::dup2(err, 2);
-    ::close(out_pipe[0]);
-    for (const auto& [k, v] : env) ::setenv(k.c_str(), v.c_str(), 1);
-    std::vector<char*> args;
-    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
-    args.push_back(nullptr);
-    ::execvp(args[0], args.data());
-    ::_exit(127);
-  }
+  int err = ::open(err_path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  pid_ = spawn(argv, env, {}, out_pipe[1], err, {out_pipe[0]});
+  ::close(err);
   ::close(out_pipe[1]);
   out_fd_ = out_pipe[0];
 }

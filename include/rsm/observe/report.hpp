@@ -18,6 +18,12 @@ struct report_context {
   std::optional<metrics::parsed_exposition> proxy;
   std::string proxy_address;
   std::string proxy_error;
+  /// `rsm status --ctl`: the controller's /status, summarised.
+  std::string ctl_address;
+  std::string ctl_error;
+  bool ctl_paused = false;
+  bool ctl_dry_run = false;
+  std::string ctl_last_rule;
 };
 
 /// The documented JSON document (docs/status.md), one line.
