@@ -3,7 +3,8 @@
 #
 #   packaging/dev.sh up     install what is missing, build (Release), start the local service
 #   packaging/dev.sh test   install what is missing, build, run every test
-#                           (with CI=true or --asan: also an ASan+UBSan build of every test)
+#                           (with CI=true or --asan: also an ASan+UBSan build of every test;
+#                           with CI=true or --fuzz[=SECONDS]: every libFuzzer target, 60 s each)
 #
 # Idempotent: a second run touches no package manager and rebuilds incrementally.
 # Packages are installed with apt-get as root (no sudo); as another user, the missing ones are
@@ -15,6 +16,7 @@ JOBS=${JOBS:-2}
 BUILD_PACKAGES=(cmake make g++ pkg-config git libboost1.81-dev libboost-program-options1.81-dev
                 libhiredis-dev rapidjson-dev catch2)
 TEST_PACKAGES=(redis-server redis-sentinel redis-tools curl)
+FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
 
@@ -96,17 +98,27 @@ cmd_up() {
 }
 
 cmd_test() {
-  local asan=false
-  [ "${CI:-}" = true ] && asan=true
+  local asan=false fuzz=0
+  if [ "${CI:-}" = true ]; then
+    asan=true
+    fuzz=60
+  fi
   local args=()
   for a in "$@"; do
     case "$a" in
       --asan) asan=true ;;
       --no-asan) asan=false ;;
+      --fuzz) fuzz=60 ;;
+      --fuzz=*) fuzz=${a#--fuzz=} ;;
+      --no-fuzz) fuzz=0 ;;
       *) args+=("$a") ;;
     esac
   done
-  ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  if [ "$fuzz" != 0 ]; then
+    ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}" "${FUZZ_PACKAGES[@]}"
+  else
+    ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  fi
   build "$ROOT/build/test" RelWithDebInfo
   local status=0
   run_tests "$ROOT/build/test" "${args[@]}" || status=$?
@@ -116,6 +128,10 @@ cmd_test() {
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
       UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
       run_tests "$ROOT/build/asan" "${args[@]}" || status=$?
+  fi
+  if [ "$fuzz" != 0 ]; then
+    say "fuzzing every parser for ${fuzz}s each"
+    bash "$ROOT/tests/fuzz/run.sh" "$fuzz" || status=$?
   fi
   return "$status"
 }
