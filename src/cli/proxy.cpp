@@ -1,5 +1,10 @@
 #include "rsm/cli/app.hpp"
 #include "rsm/cli/commands.hpp"
+#include "rsm/log.hpp"
+#include "rsm/net/runtime.hpp"
+#include "rsm/proxy/server.hpp"
+
+#include <thread>
 
 namespace rsm::cli {
 
@@ -27,11 +32,48 @@ option_set proxy_options() {
 }
 
 int run_proxy(const values& v, std::ostream&, std::ostream& err) {
-  v.addr("listen");
+  proxy::settings s;
+  s.listen = *v.addr("listen");
+  auto master = v.addr("master");
+  if (!master) {
+    // Sentinel tracking (finding the master through discovery) is issue #5.
+    err << "rsm proxy: --master HOST:PORT is required in this build (following the sentinels "
+           "comes with issue #5)\n";
+    return 2;
+  }
+  if (v.text("backend-mode") != "dedicated" && v.text("backend-mode") != "shared") {
+    throw usage_error("--backend-mode must be shared or dedicated");
+  }
+  s.master = *master;
+  s.password = v.text("password");
+  s.requirepass = v.text("requirepass");
+  s.max_clients = static_cast<std::size_t>(v.integer("max-clients", 1, 1000000));
+  s.commands = proxy::policy(proxy::parse_command_list(v.text("allow-command")),
+                             proxy::parse_command_list(v.text("deny-command")));
+  auto threads = static_cast<std::size_t>(v.integer("threads", 0, 256));
+  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   v.dur("client-idle-timeout");
   v.dur("check-interval");
   v.dur("failover-hold");
-  return not_available("proxy", 4, err);
+
+  net::runtime rt({.data_threads = threads, .stop_deadline = std::chrono::seconds(5)});
+  std::unique_ptr<proxy::server> server;
+  try {
+    server = std::make_unique<proxy::server>(rt, s);
+  } catch (const std::exception& e) {
+    err << "rsm proxy: cannot listen on " << s.listen.to_string() << ": " << e.what() << "\n";
+    return 1;
+  }
+  rt.on_stop([&server] { server->stop(); });
+  log::info("proxy", "listening", {{"addr", server->local_address().to_string()},
+                                   {"master", s.master.to_string()},
+                                   {"threads", threads},
+                                   {"backend-mode", "dedicated"}});
+  if (v.text("backend-mode") == "shared") {
+    log::warn("proxy", "shared backend mode is not in this build yet: using dedicated connections");
+  }
+  rt.spawn("proxy-accept", server->async_run());
+  return rt.run();
 }
 
 }  // namespace rsm::cli

@@ -150,7 +150,7 @@ TEST_CASE("every command has help listing options with defaults and env vars", "
   CHECK(ctl.out.find("PROC_SENTILE_NAME") != std::string::npos);
 }
 
-TEST_CASE("the rsm binary: help, version, usage errors and flag over env", "[unit][cli]") {
+TEST_CASE("the rsm binary: help and version and usage errors and flag over env", "[unit][cli]") {
   const std::string rsm = RSM_BINARY;
   auto help = test::run_program({rsm, "--help"});
   CHECK(help.exit_code == 0);
@@ -181,7 +181,7 @@ TEST_CASE("the rsm binary: help, version, usage errors and flag over env", "[uni
   CHECK(flag_wins.out.find("lainlet = flag:9001\n") != std::string::npos);
 
   // Commands a later issue fills in say so in one line and exit 2.
-  auto later = test::run_program({rsm, "proxy", "--master", "127.0.0.1:1"});
+  auto later = test::run_program({rsm, "up"});
   CHECK(later.exit_code == 2);
   CHECK(lines(later.err) == 1);
 }

@@ -51,7 +51,7 @@ TEST_CASE("INFO parsing tolerates LF-only and headerless input", "[unit][info]")
   CHECK(parse_info("# Keyspace\r\n").total_keys() == 0);
 }
 
-TEST_CASE("ROLE replies parse for master, replica and sentinel", "[unit][role]") {
+TEST_CASE("ROLE replies parse for master and replica and sentinel", "[unit][role]") {
   auto master = parse_role(reply::make_array(
       {reply::make_string("master"), reply::make_integer(3129659),
        reply::make_array({reply::make_array({reply::make_string("127.0.0.1"),

@@ -154,7 +154,7 @@ TEST_CASE("bad procwatcher data is refused with a message saying where", "[unit]
   }
 }
 
-TEST_CASE("topology diffs name what was added, removed and moved", "[unit][topology]") {
+TEST_CASE("topology diffs name what was added or removed or moved", "[unit][topology]") {
   topology::group a, b;
   a.redis = {{1, {"10.0.0.1", 6379}}, {2, {"10.0.0.2", 6379}}, {3, {"10.0.0.3", 6379}}};
   a.sentinels = {{1, {"10.0.0.7", 26379}}};

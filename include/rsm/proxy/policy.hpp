@@ -1,0 +1,31 @@
+#pragma once
+/// Which commands the proxy refuses (sans-io). By default, those that would break the group
+/// the controller and Sentinel manage when sent through a portal: REPLICAOF, SLAVEOF, SHUTDOWN,
+/// FAILOVER, DEBUG, CONFIG SET/REWRITE/RESETSTAT, CLUSTER, SYNC, PSYNC, MODULE, ACL changes
+/// (SETUSER, DELUSER, LOAD, SAVE), SENTINEL. `--allow-command` removes entries ("CONFIG SET" or
+/// a whole command, "CONFIG"); `--deny-command` adds some.
+#include <optional>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace rsm::proxy {
+
+class policy {
+ public:
+  /// The default refusals adjusted by the operator's lists (names are case-insensitive).
+  policy(const std::vector<std::string>& allow, const std::vector<std::string>& deny);
+  policy() : policy({}, {}) {}
+
+  /// The error to answer (without '-' and CRLF) when the command is refused, else nothing.
+  std::optional<std::string> refusal(std::string_view name, std::string_view first_arg) const;
+
+ private:
+  std::set<std::string> refused_;  // "CONFIG SET", "SHUTDOWN", ...
+};
+
+/// Splits "CONFIG SET,shutdown" into upper-cased entries.
+std::vector<std::string> parse_command_list(std::string_view text);
+
+}  // namespace rsm::proxy

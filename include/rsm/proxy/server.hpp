@@ -1,0 +1,57 @@
+#pragma once
+/// `rsm proxy`: accepts RESP clients and relays each to the master.
+///
+/// This build has the dedicated backend mode: every client session gets its own backend
+/// connection, so MULTI/EXEC/WATCH, pub/sub, blocking commands, SELECT and RESP3 behave exactly
+/// as on a direct connection. The proxy still parses every request (policy, AUTH to the proxy,
+/// Redis's protocol limits) and every reply (to keep its own answers in order), forwarding the
+/// bytes as they came. The shared (multiplexed) mode and Sentinel tracking come next (issues
+/// #4 and #5).
+///
+///   client ──read──▶ request_parser ──policy/AUTH──▶ backend socket ──▶ Redis
+///     ▲                    │ local answers (NOAUTH, refusals, errors) in order
+///     └──── client writer ◀┴──── reply_parser (counts replies) ◀──read── Redis
+#include "rsm/address.hpp"
+#include "rsm/duration.hpp"
+#include "rsm/net/runtime.hpp"
+#include "rsm/proxy/policy.hpp"
+
+#include <atomic>
+#include <memory>
+
+namespace rsm::proxy {
+
+struct settings {
+  address listen{"", 8889};
+  /// The backend (static --master).
+  address master;
+  /// Backend AUTH, and the password clients must AUTH to the proxy with ("" = none).
+  std::string password;
+  std::string requirepass;
+  std::size_t max_clients = 10000;
+  duration connect_timeout{std::chrono::seconds(2)};
+  /// Bytes of backend replies held for a client that reads slowly; past it the proxy stops
+  /// reading that client's backend (Redis's own client-output-buffer-limit then applies).
+  std::size_t client_output_soft_limit = 4 * 1024 * 1024;
+  policy commands;
+};
+
+class server {
+ public:
+  /// Binds the listening socket (throws std::system_error when it cannot).
+  server(net::runtime& rt, settings s);
+  ~server();
+
+  address local_address() const;
+  /// Accepts until stopped or cancelled; sessions run on the runtime's data contexts.
+  awaitable<void> async_run();
+  void stop();
+  std::size_t clients() const;
+
+  struct state;
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace rsm::proxy

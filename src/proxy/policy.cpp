@@ -1,0 +1,71 @@
+#include "rsm/proxy/policy.hpp"
+
+#include <cctype>
+
+namespace rsm::proxy {
+namespace {
+
+std::string upper(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return out;
+}
+
+std::string trim(std::string_view s) {
+  while (!s.empty() && s.front() == ' ') s.remove_prefix(1);
+  while (!s.empty() && s.back() == ' ') s.remove_suffix(1);
+  return std::string(s);
+}
+
+}  // namespace
+
+std::vector<std::string> parse_command_list(std::string_view text) {
+  std::vector<std::string> out;
+  while (!text.empty()) {
+    auto comma = text.find(',');
+    auto item = trim(text.substr(0, comma));
+    if (!item.empty()) out.push_back(upper(item));
+    if (comma == std::string_view::npos) break;
+    text.remove_prefix(comma + 1);
+  }
+  return out;
+}
+
+policy::policy(const std::vector<std::string>& allow, const std::vector<std::string>& deny) {
+  refused_ = {"REPLICAOF",      "SLAVEOF",       "SHUTDOWN",         "FAILOVER",    "DEBUG",
+              "CONFIG SET",     "CONFIG REWRITE", "CONFIG RESETSTAT", "CLUSTER",     "SYNC",
+              "PSYNC",          "MODULE",        "ACL SETUSER",      "ACL DELUSER", "ACL LOAD",
+              "ACL SAVE",       "SENTINEL"};
+  for (const auto& a : allow) {
+    auto name = upper(a);
+    if (name.find(' ') == std::string::npos) {
+      // A whole command: every entry starting with it.
+      for (auto it = refused_.begin(); it != refused_.end();) {
+        if (*it == name || it->rfind(name + " ", 0) == 0) {
+          it = refused_.erase(it);
+        } else {
+          ++it;
+        }
+      }
+    } else {
+      refused_.erase(name);
+    }
+  }
+  for (const auto& d : deny) refused_.insert(upper(d));
+}
+
+std::optional<std::string> policy::refusal(std::string_view name, std::string_view first_arg) const {
+  auto n = upper(name);
+  std::string shown;
+  if (refused_.count(n)) {
+    shown = n;
+  } else if (!first_arg.empty() && refused_.count(n + " " + upper(first_arg))) {
+    shown = n + " " + upper(first_arg);
+  } else {
+    return std::nullopt;
+  }
+  return "ERR command '" + shown + "' is refused by the rsm proxy: it would change the group " +
+         "that rsm and Sentinel manage (allow it with --allow-command)";
+}
+
+}  // namespace rsm::proxy

@@ -1,0 +1,362 @@
+#include "rsm/proxy/server.hpp"
+
+#include "rsm/log.hpp"
+#include "rsm/redis/transport.hpp"
+#include "rsm/resp/frame_parser.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/write.hpp>
+
+#include <array>
+
+namespace rsm::proxy {
+
+struct server::state {
+  state(net::runtime& r, settings s) : rt(r), cfg(std::move(s)), acceptor(r.control()) {}
+  net::runtime& rt;
+  settings cfg;
+  tcp::acceptor acceptor;
+  std::atomic<std::size_t> clients{0};
+  std::atomic<std::size_t> next_thread{0};
+  bool stopped = false;
+};
+
+namespace {
+
+// Constant-time comparison: the time taken does not depend on where the strings differ.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (b.empty() ? 0 : b[i % b.size()]));
+  }
+  return diff == 0;
+}
+
+// The arguments of a whole, valid multibulk frame (only for the rare commands the proxy
+// answers itself, such as AUTH).
+std::vector<std::string> frame_args(std::string_view f) {
+  std::vector<std::string> out;
+  auto line = [&f]() {
+    auto cr = f.find('\r');
+    auto l = f.substr(1, cr - 1);
+    f.remove_prefix(std::min(f.size(), cr + 2));
+    return std::stoll(std::string(l));
+  };
+  if (f.empty() || f[0] != '*') return out;
+  auto n = line();
+  for (long long i = 0; i < n && !f.empty(); ++i) {
+    auto len = static_cast<std::size_t>(line());
+    out.emplace_back(f.substr(0, len));
+    f.remove_prefix(std::min(f.size(), len + 2));
+  }
+  return out;
+}
+
+class session : public std::enable_shared_from_this<session> {
+ public:
+  session(std::shared_ptr<server::state> st, tcp::socket client)
+      : st_(std::move(st)),
+        client_(std::move(client)),
+        backend_(client_.get_executor()),
+        wake_(client_.get_executor(), asio::steady_timer::time_point::max()),
+        authenticated_(st_->cfg.requirepass.empty()) {}
+
+  static awaitable<void> run(std::shared_ptr<session> self) {
+    co_await self->serve();
+    self->close();
+    --self->st_->clients;
+  }
+
+ private:
+  awaitable<void> serve() {
+    redis::options o;
+    o.server = st_->cfg.master;
+    o.password = st_->cfg.password;
+    o.connect_timeout = st_->cfg.connect_timeout;
+    auto opened = co_await redis::async_open(o);
+    if (!opened) {
+      log::warn("proxy", "backend unavailable", {{"master", o.server.to_string()}, {"error", opened.error().message()}});
+      co_await write_client_now("-ERR rsm proxy: master " + o.server.to_string() + " unavailable: " +
+                                opened.error().message() + "\r\n");
+      co_return;
+    }
+    backend_ = std::move(opened->socket);
+    using namespace asio::experimental::awaitable_operators;
+    co_await (client_to_backend() || backend_to_client() || client_writer());
+  }
+
+  void close() {
+    error_code ignored;
+    client_.shutdown(tcp::socket::shutdown_both, ignored);
+    client_.close(ignored);
+    backend_.close(ignored);
+  }
+
+  // ---- client → backend ------------------------------------------------------------------
+  awaitable<void> client_to_backend() {
+    std::string in;
+    std::array<char, 64 * 1024> buf;
+    for (;;) {
+      // Process what we have: whole frames, or a large frame streamed once its name is known.
+      while (!in.empty()) {
+        auto step = parser_.parse(std::string_view(in).substr(parsed_));
+        parsed_ += step.consumed;
+        if (step.what == resp::parse_step::kind::error) {
+          co_await answer(std::string("-") + parser_.error_message() + "\r\n");
+          co_await flush_and_close();
+          co_return;
+        }
+        if (step.what == resp::parse_step::kind::need_more) {
+          if (streaming_ || parsed_ > 1024 * 1024) {
+            // A frame too large to hold: its name is known by now; forward as it comes.
+            if (!streaming_) {
+              auto decision = co_await decide({});
+              if (decision != verdict::forward) {
+                co_await answer("-ERR rsm proxy: a " + std::to_string(parsed_) +
+                                "-byte request that cannot be forwarded\r\n");
+                co_await flush_and_close();
+                co_return;
+              }
+              streaming_ = true;
+            }
+            if (!co_await to_backend(in.substr(0, parsed_))) co_return;
+            in.erase(0, parsed_);
+            parsed_ = 0;
+          }
+          break;
+        }
+        // A whole frame: in[0, parsed_).
+        std::string frame = in.substr(0, parsed_);
+        in.erase(0, parsed_);
+        parsed_ = 0;
+        if (streaming_) {
+          streaming_ = false;
+          ++outstanding_;
+          if (!co_await to_backend(frame)) co_return;
+          continue;
+        }
+        if (parser_.is_empty()) continue;  // Redis ignores empty commands
+        auto decision = co_await decide(frame);
+        if (decision == verdict::close) co_return;
+        if (decision == verdict::answered) continue;
+        if (!note_mode()) ++outstanding_;
+        if (!co_await to_backend(frame)) co_return;
+      }
+      auto [ec, n] = co_await client_.async_read_some(asio::buffer(buf), use_nothrow);
+      if (ec) co_return;
+      in.append(buf.data(), n);
+    }
+  }
+
+  enum class verdict { forward, answered, close };
+
+  // Decides about the current frame (`frame`: its bytes when held whole): answer it here, or
+  // forward it.
+  awaitable<verdict> decide(std::string frame) {
+    const auto& name = parser_.name();
+    if (name.equals_upper("QUIT")) {
+      co_await answer("+OK\r\n");
+      co_await flush_and_close();
+      co_return verdict::close;
+    }
+    if (name.equals_upper("AUTH")) {
+      if (st_->cfg.requirepass.empty()) {
+        co_await answer("-ERR AUTH <password> called without any password configured for the default user. "
+                        "Are you sure your configuration is correct?\r\n");
+        co_return verdict::answered;
+      }
+      // AUTH pass, or AUTH default pass.
+      auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
+      bool ok = false;
+      if (args.size() == 2) ok = same_secret(args[1], st_->cfg.requirepass);
+      if (args.size() == 3) ok = args[1] == "default" && same_secret(args[2], st_->cfg.requirepass);
+      if (args.size() < 2 || args.size() > 3) {
+        co_await answer("-ERR wrong number of arguments for 'auth' command\r\n");
+        co_return verdict::answered;
+      }
+      authenticated_ = authenticated_ || ok;
+      co_await answer(ok ? "+OK\r\n"
+                         : "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
+      co_return verdict::answered;
+    }
+    if (!authenticated_) {
+      co_await answer("-NOAUTH Authentication required.\r\n");
+      co_return verdict::answered;
+    }
+    if (auto refused = st_->cfg.commands.refusal(parser_.name().view(), parser_.first_arg().view())) {
+      co_await answer("-" + *refused + "\r\n");
+      co_return verdict::answered;
+    }
+    co_return verdict::forward;
+  }
+
+  // Commands after which replies no longer pair one-to-one with requests.
+  bool note_mode() {
+    const auto& n = parser_.name();
+    if (n.equals_upper("SUBSCRIBE") || n.equals_upper("PSUBSCRIBE") || n.equals_upper("SSUBSCRIBE") ||
+        n.equals_upper("MONITOR") || (n.equals_upper("CLIENT") && parser_.first_arg().equals_upper("REPLY"))) {
+      unpaired_ = true;
+    }
+    return unpaired_;
+  }
+
+  awaitable<bool> to_backend(std::string bytes) {
+    auto [ec, n] = co_await asio::async_write(backend_, asio::buffer(bytes), use_nothrow);
+    co_return !ec;
+  }
+
+  // A local answer goes out after every reply still due from Redis, to keep the order.
+  awaitable<void> answer(std::string bytes) {
+    while (!unpaired_ && outstanding_ > 0 && !closed_) co_await wake_.async_wait(use_nothrow);
+    queue_client(std::move(bytes));
+  }
+
+  // ---- backend → client ------------------------------------------------------------------
+  awaitable<void> backend_to_client() {
+    std::array<char, 64 * 1024> buf;
+    for (;;) {
+      // Slow client: stop reading Redis until it catches up.
+      while (out_.size() > st_->cfg.client_output_soft_limit && !closed_) {
+        co_await wake_.async_wait(use_nothrow);
+      }
+      auto [ec, n] = co_await backend_.async_read_some(asio::buffer(buf), use_nothrow);
+      if (ec) {
+        closed_ = true;
+        co_return;
+      }
+      std::string_view data(buf.data(), n);
+      if (!unpaired_) {
+        std::size_t pos = 0;
+        while (pos < data.size()) {
+          auto step = replies_.parse(data.substr(pos));
+          pos += step.consumed;
+          if (step.what == resp::parse_step::kind::error) {
+            log::warn("proxy", "backend sent malformed RESP", {{"error", replies_.error_message()}});
+            closed_ = true;
+            co_return;
+          }
+          if (step.what == resp::parse_step::kind::frame_end && !replies_.is_push() && outstanding_ > 0) {
+            --outstanding_;
+          }
+        }
+        if (outstanding_ == 0) wake_.cancel();
+      }
+      queue_client(std::string(data));
+    }
+  }
+
+  // ---- the client's single writer --------------------------------------------------------
+  void queue_client(std::string bytes) {
+    out_ += bytes;
+    writer_wake_.cancel();
+  }
+
+  awaitable<void> client_writer() {
+    std::string batch;
+    for (;;) {
+      if (out_.empty()) {
+        if (closing_) co_return;
+        co_await writer_wake_.async_wait(use_nothrow);
+        if (out_.empty() && (closing_ || closed_)) co_return;
+        continue;
+      }
+      batch.clear();
+      std::swap(batch, out_);
+      writing_ = true;
+      auto [ec, n] = co_await asio::async_write(client_, asio::buffer(batch), use_nothrow);
+      writing_ = false;
+      if (ec) {
+        closed_ = true;
+        co_return;
+      }
+      wake_.cancel();  // room again for backend_to_client
+    }
+  }
+
+  awaitable<void> write_client_now(std::string bytes) {
+    co_await asio::async_write(client_, asio::buffer(bytes), use_nothrow);
+  }
+
+  // Lets the writer drain what is queued, then ends the session.
+  awaitable<void> flush_and_close() {
+    closing_ = true;
+    writer_wake_.cancel();
+    while ((!out_.empty() || writing_) && !closed_) co_await wake_.async_wait(use_nothrow);
+  }
+
+  std::shared_ptr<server::state> st_;
+  tcp::socket client_;
+  tcp::socket backend_;
+  resp::request_parser parser_;
+  resp::reply_parser replies_;
+  std::size_t parsed_ = 0;
+  bool streaming_ = false;
+  std::size_t outstanding_ = 0;
+  bool unpaired_ = false;
+  bool closed_ = false;
+  bool closing_ = false;
+  bool writing_ = false;
+  std::string out_;
+  /// Wakes whoever waits for a state change: replies due, room in out_, out_ drained.
+  asio::steady_timer wake_;
+  /// Wakes the writer (cancelled, never re-armed: its expiry stays at max).
+  asio::steady_timer writer_wake_{client_.get_executor(), asio::steady_timer::time_point::max()};
+  bool authenticated_;
+};
+
+}  // namespace
+
+server::server(net::runtime& rt, settings s) : state_(std::make_shared<state>(rt, std::move(s))) {
+  auto host = state_->cfg.listen.host.empty() ? "0.0.0.0" : state_->cfg.listen.host;
+  tcp::endpoint ep(asio::ip::make_address(host), state_->cfg.listen.port);
+  state_->acceptor.open(ep.protocol());
+  state_->acceptor.set_option(tcp::acceptor::reuse_address(true));
+  state_->acceptor.bind(ep);
+  state_->acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+server::~server() { stop(); }
+
+address server::local_address() const {
+  auto ep = state_->acceptor.local_endpoint();
+  return {ep.address().to_string(), ep.port()};
+}
+
+std::size_t server::clients() const { return state_->clients.load(); }
+
+void server::stop() {
+  if (state_->stopped) return;
+  state_->stopped = true;
+  error_code ignored;
+  state_->acceptor.close(ignored);
+}
+
+awaitable<void> server::async_run() {
+  auto st = state_;
+  auto& rt = st->rt;
+  while (!st->stopped) {
+    auto i = rt.data_count() == 0 ? 0 : st->next_thread++ % rt.data_count();
+    auto& ctx = rt.data_count() == 0 ? rt.control() : rt.data(i);
+    auto [ec, socket] = co_await st->acceptor.async_accept(ctx, use_nothrow);
+    if (ec) {
+      if (st->stopped || ec == asio::error::operation_aborted) co_return;
+      auto cs = co_await asio::this_coro::cancellation_state;
+      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+      continue;
+    }
+    error_code ignored;
+    socket.set_option(tcp::no_delay(true), ignored);
+    if (st->clients.load() >= st->cfg.max_clients) {
+      // As Redis answers past maxclients.
+      static const std::string full = "-ERR max number of clients reached\r\n";
+      asio::write(socket, asio::buffer(full), ignored);
+      socket.close(ignored);
+      continue;
+    }
+    ++st->clients;
+    auto s = std::make_shared<session>(st, std::move(socket));
+    asio::co_spawn(ctx, session::run(s), asio::detached);
+  }
+}
+
+}  // namespace rsm::proxy
