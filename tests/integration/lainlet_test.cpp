@@ -55,6 +55,15 @@ discovery::lainlet_settings settings_for(address a) {
   return s;
 }
 
+// An in-process emulator serving `data`, running on the caller's executor.
+awaitable<std::unique_ptr<lainlet::emulator>> start_emulator(std::string data) {
+  auto ex = co_await asio::this_coro::executor;
+  auto emu = std::make_unique<lainlet::emulator>(ex, lainlet::emulator::settings{});
+  emu->set_data(std::move(data));
+  asio::co_spawn(ex, emu->async_run(), asio::detached);
+  co_return emu;
+}
+
 // The next update, or nothing if none arrives within `d`.
 awaitable<std::optional<discovery::update>> next_within(discovery::source& src, duration d) {
   asio::steady_timer t(co_await asio::this_coro::executor, d);
@@ -202,10 +211,8 @@ TEST_CASE("discovery follows the emulator's file: init then a diff", "[integrati
 
 TEST_CASE("heartbeats keep a quiet watch stream alive", "[integration][lainlet]") {
   run_with_deadline([]() -> awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    lainlet::emulator emu(ex, {});
-    emu.set_data(procs_json(6380, false, false));
-    asio::co_spawn(ex, emu.async_run(), asio::detached);
+    auto emu_ptr = co_await start_emulator(procs_json(6380, false, false));
+    auto& emu = *emu_ptr;
     auto src = discovery::make_lainlet(settings_for(emu.local_address()));
     co_await must_next(*src);
     // 4.5 s of silence but for heartbeats (1 s): more than the 3 s dead-stream limit.
@@ -221,10 +228,8 @@ TEST_CASE("heartbeats keep a quiet watch stream alive", "[integration][lainlet]"
 TEST_CASE("an error event and a server close both lead to a reconnect and a fresh init",
           "[integration][lainlet]") {
   run_with_deadline([]() -> awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    lainlet::emulator emu(ex, {});
-    emu.set_data(procs_json(6380, false, false));
-    asio::co_spawn(ex, emu.async_run(), asio::detached);
+    auto emu_ptr = co_await start_emulator(procs_json(6380, false, false));
+    auto& emu = *emu_ptr;
     auto src = discovery::make_lainlet(settings_for(emu.local_address()));
     co_await must_next(*src);
 
@@ -282,10 +287,8 @@ TEST_CASE("a lainlet outage means back-off then recovery", "[integration][lainle
 
 TEST_CASE("garbage JSON is reported and the last good snapshot is kept", "[integration][lainlet]") {
   run_with_deadline([]() -> awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    lainlet::emulator emu(ex, {});
-    emu.set_data(procs_json(6380, false, false));
-    asio::co_spawn(ex, emu.async_run(), asio::detached);
+    auto emu_ptr = co_await start_emulator(procs_json(6380, false, false));
+    auto& emu = *emu_ptr;
     auto src = discovery::make_lainlet(settings_for(emu.local_address()));
     auto good = co_await must_next(*src);
 
