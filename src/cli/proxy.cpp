@@ -2,6 +2,7 @@
 #include "rsm/cli/commands.hpp"
 #include "rsm/log.hpp"
 #include "rsm/net/runtime.hpp"
+#include "rsm/proxy/master_tracker.hpp"
 #include "rsm/proxy/server.hpp"
 
 #include <thread>
@@ -17,7 +18,7 @@ option_set proxy_options() {
       .text("threads", "0", "data-path threads (0: one per core)", {}, "N")
       .text("backend-mode", "shared", "shared (multiplex stateless clients) or dedicated (1:1)",
             {}, "MODE")
-      .text("master", "", "static master address instead of the sentinels", {}, "HOST:PORT")
+      .text("master", "", "static master address (default: follow the sentinels)", {}, "HOST:PORT")
       .secret("requirepass", "password clients must AUTH with")
       .text("max-clients", "10000", "most client connections at once", {}, "N")
       .text("client-idle-timeout", "0", "close clients idle this long (0: never)", {}, "DURATION")
@@ -35,16 +36,11 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   proxy::settings s;
   s.listen = *v.addr("listen");
   auto master = v.addr("master");
-  if (!master) {
-    // Sentinel tracking (finding the master through discovery) is issue #5.
-    err << "rsm proxy: --master HOST:PORT is required in this build (following the sentinels "
-           "comes with issue #5)\n";
-    return 2;
-  }
   if (v.text("backend-mode") != "dedicated" && v.text("backend-mode") != "shared") {
     throw usage_error("--backend-mode must be shared or dedicated");
   }
-  s.master = *master;
+  if (master) s.master = *master;
+  s.failover_hold = v.dur("failover-hold");
   s.password = v.text("password");
   s.requirepass = v.text("requirepass");
   s.max_clients = static_cast<std::size_t>(v.integer("max-clients", 1, 1000000));
@@ -57,21 +53,32 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   v.dur("failover-hold");
 
   net::runtime rt({.data_threads = threads, .stop_deadline = std::chrono::seconds(5)});
+  // Without --master, the master comes from the sentinels (discovery: lainlet or --sentinels).
+  std::unique_ptr<proxy::master_tracker> tracker;
+  if (!master) {
+    proxy::tracker_settings ts;
+    ts.master_name = v.text("master-name");
+    ts.password = v.text("password");
+    ts.sentinel_password = v.text("sentinel-password");
+    ts.check_interval = v.dur("check-interval");
+    tracker = std::make_unique<proxy::master_tracker>(rt.control().get_executor(), ts, make_discovery(v));
+  }
   std::unique_ptr<proxy::server> server;
   try {
-    server = std::make_unique<proxy::server>(rt, s);
+    server = std::make_unique<proxy::server>(rt, s, tracker.get());
   } catch (const std::exception& e) {
     err << "rsm proxy: cannot listen on " << s.listen.to_string() << ": " << e.what() << "\n";
     return 1;
   }
   rt.on_stop([&server] { server->stop(); });
   log::info("proxy", "listening", {{"addr", server->local_address().to_string()},
-                                   {"master", s.master.to_string()},
+                                   {"master", master ? s.master.to_string() : "from the sentinels"},
                                    {"threads", threads},
                                    {"backend-mode", "dedicated"}});
   if (v.text("backend-mode") == "shared") {
     log::warn("proxy", "shared backend mode is not in this build yet: using dedicated connections");
   }
+  if (tracker) rt.spawn("proxy-master-tracker", tracker->async_run());
   rt.spawn("proxy-accept", server->async_run());
   return rt.run();
 }

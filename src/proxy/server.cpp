@@ -1,10 +1,12 @@
 #include "rsm/proxy/server.hpp"
 
 #include "rsm/log.hpp"
+#include "rsm/proxy/master_tracker.hpp"
 #include "rsm/redis/transport.hpp"
 #include "rsm/resp/frame_parser.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 #include <array>
@@ -12,13 +14,28 @@
 namespace rsm::proxy {
 
 struct server::state {
-  state(net::runtime& r, settings s) : rt(r), cfg(std::move(s)), acceptor(r.control()) {}
+  state(net::runtime& r, settings s, master_tracker* t)
+      : rt(r), cfg(std::move(s)), tracker(t), acceptor(r.control()), registries(std::max<std::size_t>(1, r.data_count())) {}
   net::runtime& rt;
   settings cfg;
+  master_tracker* tracker;
   tcp::acceptor acceptor;
   std::atomic<std::size_t> clients{0};
   std::atomic<std::size_t> next_thread{0};
   bool stopped = false;
+  /// Per data thread, the sessions living there (touched only from that thread): closed when
+  /// the master they were opened on is replaced, as Sentinel's CLIENT KILL would close them.
+  struct registry {
+    std::vector<std::weak_ptr<class session_base>> sessions;
+  };
+  std::vector<registry> registries;
+};
+
+class session_base {
+ public:
+  virtual ~session_base() = default;
+  virtual std::uint64_t generation() const = 0;
+  virtual void kill() = 0;
 };
 
 namespace {
@@ -52,10 +69,11 @@ std::vector<std::string> frame_args(std::string_view f) {
   return out;
 }
 
-class session : public std::enable_shared_from_this<session> {
+class session : public session_base, public std::enable_shared_from_this<session> {
  public:
-  session(std::shared_ptr<server::state> st, tcp::socket client)
-      : st_(std::move(st)),
+  session(std::shared_ptr<server::state> st, tcp::socket client, std::size_t thread)
+      : thread_(thread),
+        st_(std::move(st)),
         client_(std::move(client)),
         backend_(client_.get_executor()),
         wake_(client_.get_executor(), asio::steady_timer::time_point::max()),
@@ -67,20 +85,57 @@ class session : public std::enable_shared_from_this<session> {
     --self->st_->clients;
   }
 
+  std::uint64_t generation() const override { return generation_; }
+  void kill() override {
+    closed_ = true;
+    close();
+  }
+
  private:
+  // The master to use: the tracker's (waiting up to failover-hold for one), or the static one.
+  awaitable<std::optional<address>> pick_master() {
+    if (!st_->tracker) co_return st_->cfg.master;
+    auto until = std::chrono::steady_clock::now() + st_->cfg.failover_hold;
+    for (;;) {
+      if (auto m = st_->tracker->current()) {
+        generation_ = m->generation;
+        co_return m->addr;
+      }
+      if (std::chrono::steady_clock::now() >= until) co_return std::nullopt;
+      asio::steady_timer t(client_.get_executor(), std::chrono::milliseconds(20));
+      co_await t.async_wait(use_nothrow);
+    }
+  }
+
   awaitable<void> serve() {
     redis::options o;
-    o.server = st_->cfg.master;
     o.password = st_->cfg.password;
     o.connect_timeout = st_->cfg.connect_timeout;
-    auto opened = co_await redis::async_open(o);
-    if (!opened) {
-      log::warn("proxy", "backend unavailable", {{"master", o.server.to_string()}, {"error", opened.error().message()}});
-      co_await write_client_now("-ERR rsm proxy: master " + o.server.to_string() + " unavailable: " +
-                                opened.error().message() + "\r\n");
-      co_return;
+    auto until = std::chrono::steady_clock::now() + st_->cfg.failover_hold;
+    std::optional<result<redis::opened>> opened;
+    for (;;) {
+      auto master = co_await pick_master();
+      if (!master) {
+        co_await write_client_now("-ERR rsm proxy: no verified master for " +
+                                  std::string("the group") + " within the failover hold\r\n");
+        co_return;
+      }
+      o.server = *master;
+      opened = co_await redis::async_open(o);
+      if (*opened) break;
+      log::warn("proxy", "backend unavailable", {{"master", o.server.to_string()}, {"error", opened->error().message()}});
+      if (!st_->tracker || std::chrono::steady_clock::now() >= until) {
+        co_await write_client_now("-ERR rsm proxy: master " + o.server.to_string() + " unavailable: " +
+                                  opened->error().message() + "\r\n");
+        co_return;
+      }
+      // The master may have just gone: ask for a fresh look and try again within the hold.
+      st_->tracker->suspect();
+      asio::steady_timer t(client_.get_executor(), std::chrono::milliseconds(100));
+      co_await t.async_wait(use_nothrow);
     }
-    backend_ = std::move(opened->socket);
+    st_->registries[thread_].sessions.push_back(weak_from_this());
+    backend_ = std::move((*opened)->socket);
     using namespace asio::experimental::awaitable_operators;
     co_await (client_to_backend() || backend_to_client() || client_writer());
   }
@@ -235,8 +290,15 @@ class session : public std::enable_shared_from_this<session> {
             closed_ = true;
             co_return;
           }
-          if (step.what == resp::parse_step::kind::frame_end && !replies_.is_push() && outstanding_ > 0) {
-            --outstanding_;
+          if (step.what == resp::parse_step::kind::frame_end) {
+            if (!replies_.is_push() && outstanding_ > 0) --outstanding_;
+            // "Look the master up again now" (verbatim to the client all the same).
+            if (st_->tracker && replies_.type() == '-') {
+              auto e = replies_.error_prefix().view();
+              if (e.starts_with("READONLY") || e.starts_with("LOADING") || e.starts_with("MASTERDOWN")) {
+                st_->tracker->suspect();
+              }
+            }
           }
         }
         if (outstanding_ == 0) wake_.cancel();
@@ -284,6 +346,8 @@ class session : public std::enable_shared_from_this<session> {
     while ((!out_.empty() || writing_) && !closed_) co_await wake_.async_wait(use_nothrow);
   }
 
+  std::size_t thread_;
+  std::uint64_t generation_ = 0;
   std::shared_ptr<server::state> st_;
   tcp::socket client_;
   tcp::socket backend_;
@@ -306,7 +370,34 @@ class session : public std::enable_shared_from_this<session> {
 
 }  // namespace
 
-server::server(net::runtime& rt, settings s) : state_(std::make_shared<state>(rt, std::move(s))) {
+server::server(net::runtime& rt, settings s, master_tracker* tracker)
+    : state_(std::make_shared<state>(rt, std::move(s), tracker)) {
+  if (tracker) {
+    std::weak_ptr<state> weak = state_;
+    tracker->on_change([weak](std::shared_ptr<const master_info> m) {
+      auto st = weak.lock();
+      if (!st) return;
+      auto gen = m ? m->generation : ~std::uint64_t{0};
+      // Each data thread closes its own sessions opened on an older master.
+      for (std::size_t i = 0; i < st->registries.size(); ++i) {
+        auto& ctx = st->rt.data_count() == 0 ? st->rt.control() : st->rt.data(i);
+        asio::post(ctx, [st, i, gen] {
+          auto& reg = st->registries[i].sessions;
+          std::vector<std::weak_ptr<session_base>> keep;
+          for (auto& w : reg) {
+            auto s = w.lock();
+            if (!s) continue;
+            if (s->generation() < gen) {
+              s->kill();
+            } else {
+              keep.push_back(w);
+            }
+          }
+          reg = std::move(keep);
+        });
+      }
+    });
+  }
   auto host = state_->cfg.listen.host.empty() ? "0.0.0.0" : state_->cfg.listen.host;
   tcp::endpoint ep(asio::ip::make_address(host), state_->cfg.listen.port);
   state_->acceptor.open(ep.protocol());
@@ -354,7 +445,7 @@ awaitable<void> server::async_run() {
       continue;
     }
     ++st->clients;
-    auto s = std::make_shared<session>(st, std::move(socket));
+    auto s = std::make_shared<session>(st, std::move(socket), rt.data_count() == 0 ? 0 : i);
     asio::co_spawn(ctx, session::run(s), asio::detached);
   }
 }

@@ -34,12 +34,17 @@ struct settings {
   /// reading that client's backend (Redis's own client-output-buffer-limit then applies).
   std::size_t client_output_soft_limit = 4 * 1024 * 1024;
   policy commands;
+  /// How long a new client waits for a verified master (during a failover) before an error.
+  duration failover_hold{std::chrono::seconds(5)};
 };
+
+class master_tracker;
 
 class server {
  public:
-  /// Binds the listening socket (throws std::system_error when it cannot).
-  server(net::runtime& rt, settings s);
+  /// Binds the listening socket (throws std::system_error when it cannot). With a tracker, the
+  /// master comes from it (and sessions on a replaced master are closed); else `s.master`.
+  server(net::runtime& rt, settings s, master_tracker* tracker = nullptr);
   ~server();
 
   address local_address() const;

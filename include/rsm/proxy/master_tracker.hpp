@@ -1,0 +1,59 @@
+#pragma once
+/// Where the master is: the sentinels' word, checked with ROLE, kept fresh.
+///
+/// - The sentinels come from discovery and are followed as they change.
+/// - Resolving: every sentinel is asked `SENTINEL get-master-addr-by-name` and `SENTINEL MASTER`
+///   at once; an address is accepted when a majority of those that answered name it (a split
+///   goes to the highest config-epoch), and only once it answers ROLE master.
+/// - Pushed: `+switch-master` (and the other failover events) on every sentinel trigger a
+///   resolution at once; polling every `check_interval` stays on, since events can be lost.
+/// - With every sentinel down, a master verified before is kept while it still says ROLE master
+///   (logged loudly).
+/// The current master is published atomically for the data threads; changes are reported on the
+/// control context.
+#include "rsm/discovery/source.hpp"
+#include "rsm/net/asio.hpp"
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace rsm::proxy {
+
+struct master_info {
+  address addr;
+  /// Bumped at every change: sessions opened on an older master are closed.
+  std::uint64_t generation = 0;
+};
+
+struct tracker_settings {
+  std::string master_name = "master_service";
+  std::string password;           // the nodes' (ROLE check)
+  std::string sentinel_password;  // the sentinels'
+  duration check_interval{std::chrono::seconds(1)};
+  duration timeout{std::chrono::seconds(1)};
+};
+
+class master_tracker {
+ public:
+  master_tracker(asio::any_io_executor control, tracker_settings s,
+                 std::unique_ptr<discovery::source> src);
+  ~master_tracker();
+
+  /// Runs until cancelled.
+  awaitable<void> async_run();
+  /// The verified master, or null (any thread).
+  std::shared_ptr<const master_info> current() const;
+  /// Called on the control context after every change (null: no verified master).
+  void on_change(std::function<void(std::shared_ptr<const master_info>)> f);
+  /// Any thread: a session saw READONLY/LOADING/MASTERDOWN — resolve again now.
+  void suspect();
+
+  struct state;
+
+ private:
+  std::shared_ptr<state> state_;
+};
+
+}  // namespace rsm::proxy

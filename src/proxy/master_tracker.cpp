@@ -1,0 +1,243 @@
+#include "rsm/proxy/master_tracker.hpp"
+
+#include "rsm/log.hpp"
+#include "rsm/net/gather.hpp"
+#include "rsm/net/timeout.hpp"
+#include "rsm/redis/commands.hpp"
+#include "rsm/sentinel/commands.hpp"
+#include "rsm/sentinel/follower.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/post.hpp>
+
+#include <map>
+#include <set>
+
+namespace rsm::proxy {
+
+struct master_tracker::state {
+  state(asio::any_io_executor e, tracker_settings s, std::unique_ptr<discovery::source> src)
+      : ex(e), cfg(std::move(s)), source(std::move(src)), poke(e, asio::steady_timer::time_point::max()), followers(e) {}
+  asio::any_io_executor ex;
+  tracker_settings cfg;
+  std::unique_ptr<discovery::source> source;
+  std::optional<topology::group> group;
+  std::atomic<std::shared_ptr<const master_info>> current;
+  std::uint64_t generation = 0;
+  asio::steady_timer poke;
+  std::string pending_reason;
+  sentinel::follower_set followers;
+  std::vector<std::function<void(std::shared_ptr<const master_info>)>> listeners;
+  std::string last_problem;
+
+  void trigger(std::string why) {
+    if (pending_reason.empty()) pending_reason = std::move(why);
+    poke.cancel();
+  }
+};
+
+namespace {
+
+redis::options opts(const address& a, const std::string& password, duration timeout) {
+  redis::options o;
+  o.server = a;
+  o.password = password;
+  o.connect_timeout = timeout;
+  o.command_timeout = timeout;
+  o.client_name = "rsm-proxy-tracker";
+  return o;
+}
+
+struct vote {
+  std::optional<address> addr;
+  long long epoch = 0;
+};
+
+awaitable<result<vote>> ask_unbounded(address sentinel, tracker_settings cfg) {
+  auto c = co_await redis::connection::async_connect(opts(sentinel, cfg.sentinel_password, cfg.timeout));
+  if (!c) co_return c.error();
+  auto a = co_await sentinel::async_get_master_addr(*c, cfg.master_name);
+  if (!a) co_return a.error();
+  vote v;
+  v.addr = *a;
+  auto m = co_await sentinel::async_master(*c, cfg.master_name);
+  if (m) {
+    if (auto view = sentinel::to_master_view(*m)) v.epoch = view->config_epoch;
+  }
+  co_return v;
+}
+
+awaitable<std::optional<vote>> ask(address sentinel, tracker_settings cfg) {
+  auto r = co_await net::with_timeout(ask_unbounded(sentinel, cfg), cfg.timeout * 2);
+  if (!r) co_return std::nullopt;
+  co_return *r;
+}
+
+awaitable<bool> says_master(address a, tracker_settings cfg) {
+  auto check = [](address a, tracker_settings cfg) -> awaitable<result<bool>> {
+    auto c = co_await redis::connection::async_connect(opts(a, cfg.password, cfg.timeout));
+    if (!c) co_return c.error();
+    auto role = co_await redis::async_role(*c);
+    if (!role) co_return role.error();
+    co_return role->is_master();
+  };
+  auto r = co_await net::with_timeout(check(a, cfg), cfg.timeout * 2);
+  co_return r && *r;
+}
+
+// Sentinels may name a host; rsm compares resolved IPs.
+awaitable<address> resolved(address a) {
+  error_code ec;
+  asio::ip::make_address(a.host, ec);
+  if (!ec) co_return a;  // already an IP
+  tcp::resolver resolver(co_await asio::this_coro::executor);
+  std::string host = a.host;
+  std::string port = std::to_string(a.port);
+  auto [rec, eps] = co_await resolver.async_resolve(host, port, use_nothrow);
+  if (rec || eps.empty()) co_return a;
+  co_return address{eps.begin()->endpoint().address().to_string(), a.port};
+}
+
+void publish(const std::shared_ptr<master_tracker::state>& st, std::optional<address> m, const std::string& reason) {
+  auto cur = st->current.load();
+  if (m && cur && cur->addr == *m) return;
+  if (!m && !cur) return;
+  std::shared_ptr<const master_info> next;
+  if (m) next = std::make_shared<const master_info>(master_info{*m, ++st->generation});
+  st->current.store(next);
+  log::warn("proxy", "master switch",
+            {{"old", cur ? cur->addr.to_string() : std::string("none")},
+             {"new", m ? m->to_string() : std::string("none")},
+             {"reason", reason}});
+  for (auto& l : st->listeners) l(next);
+}
+
+awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string reason) {
+  if (!st->group || st->group->sentinels.empty()) co_return;
+  std::vector<awaitable<std::optional<vote>>> asks;
+  for (const auto& [i, a] : st->group->sentinels) asks.push_back(ask(a, st->cfg));
+  auto answers = co_await net::async_gather(std::move(asks));
+  std::map<address, std::pair<int, long long>> votes;  // address → (votes, best epoch)
+  int answered = 0;
+  for (auto& a : answers) {
+    if (!a || !*a) continue;
+    ++answered;
+    if (!(*a)->addr) continue;
+    auto addr = co_await resolved(*(*a)->addr);
+    auto& v = votes[addr];
+    ++v.first;
+    v.second = std::max(v.second, (*a)->epoch);
+  }
+  auto cur = st->current.load();
+  if (answered == 0) {
+    // Every sentinel down: keep a verified master while it still says so.
+    if (cur && co_await says_master(cur->addr, st->cfg)) {
+      if (st->last_problem != "no sentinel") {
+        log::error("proxy", "no sentinel answers; still serving the last verified master",
+                   {{"master", cur->addr.to_string()}});
+      }
+      st->last_problem = "no sentinel";
+      co_return;
+    }
+    st->last_problem = "no sentinel";
+    publish(st, std::nullopt, "no sentinel answers and the last master does not say ROLE master");
+    co_return;
+  }
+  std::optional<address> best;
+  std::pair<int, long long> best_v{0, 0};
+  for (const auto& [a, v] : votes) {
+    if (v > best_v) {
+      best = a;
+      best_v = v;
+    }
+  }
+  int majority = answered / 2 + 1;
+  if (!best) {
+    publish(st, std::nullopt, "no sentinel monitors " + st->cfg.master_name);
+    co_return;
+  }
+  if (best_v.first < majority && votes.size() > 1) {
+    reason += "; sentinels disagree, highest config-epoch taken";
+  }
+  if (!co_await says_master(*best, st->cfg)) {
+    st->last_problem = "role";
+    publish(st, std::nullopt, best->to_string() + " does not say ROLE master");
+    co_return;
+  }
+  st->last_problem.clear();
+  publish(st, best, reason);
+}
+
+void follow(const std::shared_ptr<master_tracker::state>& st) {
+  std::set<address> wanted;
+  if (st->group) {
+    for (const auto& [i, a] : st->group->sentinels) wanted.insert(a);
+  }
+  std::weak_ptr<master_tracker::state> weak = st;
+  st->followers.update(wanted, [weak](address where) {
+    auto st = weak.lock();
+    sentinel::follow_settings fs;
+    fs.sentinel = where;
+    fs.password = st->cfg.sentinel_password;
+    fs.connect_timeout = st->cfg.timeout;
+    fs.channels = {"+switch-master", "+odown", "-odown", "+failover-end", "+sdown"};
+    sentinel::follow_handlers h;
+    h.on_event = [weak, where](const sentinel::event& ev) {
+      auto st = weak.lock();
+      if (!st || ev.master_name != st->cfg.master_name) return;
+      if (ev.type == "+sdown" && ev.instance_type != "master") return;
+      st->trigger(ev.type + " from sentinel " + where.to_string());
+    };
+    return sentinel::async_follow(std::move(fs), std::move(h));
+  });
+}
+
+}  // namespace
+
+master_tracker::master_tracker(asio::any_io_executor control, tracker_settings s,
+                               std::unique_ptr<discovery::source> src)
+    : state_(std::make_shared<state>(control, std::move(s), std::move(src))) {}
+
+master_tracker::~master_tracker() { state_->followers.stop_all(); }
+
+std::shared_ptr<const master_info> master_tracker::current() const { return state_->current.load(); }
+
+void master_tracker::on_change(std::function<void(std::shared_ptr<const master_info>)> f) {
+  state_->listeners.push_back(std::move(f));
+}
+
+void master_tracker::suspect() {
+  std::weak_ptr<state> weak = state_;
+  asio::post(state_->ex, [weak] {
+    if (auto st = weak.lock()) st->trigger("a backend reply said the master moved");
+  });
+}
+
+awaitable<void> master_tracker::async_run() {
+  auto st = state_;
+  auto discover = [](std::shared_ptr<state> st) -> awaitable<void> {
+    for (;;) {
+      auto u = co_await st->source->async_next();
+      if (!u) co_return;
+      st->group = u->group;
+      follow(st);
+      st->trigger("discovery");
+    }
+  };
+  auto check = [](std::shared_ptr<state> st) -> awaitable<void> {
+    for (;;) {
+      if (st->group) {
+        auto why = st->pending_reason.empty() ? std::string("periodic check") : std::exchange(st->pending_reason, {});
+        co_await resolve(st, why);
+      }
+      if (!st->pending_reason.empty()) continue;
+      st->poke.expires_after(st->cfg.check_interval);
+      co_await st->poke.async_wait(use_nothrow);
+    }
+  };
+  using namespace asio::experimental::awaitable_operators;
+  co_await (discover(st) && check(st));
+  st->followers.stop_all();
+}
+
+}  // namespace rsm::proxy
