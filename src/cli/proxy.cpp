@@ -41,6 +41,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   }
   if (master) s.master = *master;
   s.failover_hold = v.dur("failover-hold");
+  s.master_name = v.text("master-name");
   s.password = v.text("password");
   s.requirepass = v.text("requirepass");
   s.max_clients = static_cast<std::size_t>(v.integer("max-clients", 1, 1000000));

@@ -116,8 +116,9 @@ class session : public session_base, public std::enable_shared_from_this<session
     for (;;) {
       auto master = co_await pick_master();
       if (!master) {
-        co_await write_client_now("-ERR rsm proxy: no verified master for " +
-                                  std::string("the group") + " within the failover hold\r\n");
+        co_await write_client_now("-ERR rsm proxy: no verified master for '" + st_->cfg.master_name +
+                                  "' within " + to_string(st_->cfg.failover_hold) +
+                                  " (failover in progress, or the sentinels cannot be reached)\r\n");
         co_return;
       }
       o.server = *master;

@@ -34,6 +34,8 @@ struct settings {
   /// reading that client's backend (Redis's own client-output-buffer-limit then applies).
   std::size_t client_output_soft_limit = 4 * 1024 * 1024;
   policy commands;
+  /// The name the sentinels monitor (for messages).
+  std::string master_name = "master_service";
   /// How long a new client waits for a verified master (during a failover) before an error.
   duration failover_hold{std::chrono::seconds(5)};
 };
