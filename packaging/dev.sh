@@ -122,16 +122,17 @@ cmd_test() {
   build "$ROOT/build/test" RelWithDebInfo
   local status=0
   run_tests "$ROOT/build/test" "${args[@]}" || status=$?
+  if [ "$fuzz" != 0 ]; then
+    say "fuzzing every parser for ${fuzz}s each"
+    bash "$ROOT/tests/fuzz/run.sh" "$fuzz" || status=$?
+  fi
+  # The sanitizer run comes last, so the output ends with ctest's summary.
   if [ "$asan" = true ]; then
     say "ASan+UBSan build of every test"
     build "$ROOT/build/asan" Debug -DRSM_SANITIZE=address
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
       UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
       run_tests "$ROOT/build/asan" "${args[@]}" || status=$?
-  fi
-  if [ "$fuzz" != 0 ]; then
-    say "fuzzing every parser for ${fuzz}s each"
-    bash "$ROOT/tests/fuzz/run.sh" "$fuzz" || status=$?
   fi
   return "$status"
 }
