@@ -99,6 +99,19 @@ TEST_CASE("request frames are found whole and byte by byte and in random splits"
   CHECK(p.name().equals_upper("SET"));
 }
 
+TEST_CASE("a long inline line is refused however its bytes arrive", "[unit][frame]") {
+  // Found by the fuzzer: a line past the limit but with its newline in the same read was
+  // accepted whole and refused in pieces.
+  std::string line(5000, 'a');
+  line += "\n";
+  for (const auto& cuts : std::vector<std::vector<std::size_t>>{{line.size()}, {100, line.size()}, {4097, line.size()}}) {
+    request_parser p({1 << 20, 1 << 20, 4096});
+    std::string error;
+    feed(p, line, cuts, [](std::size_t) {}, &error);
+    CHECK(error == "ERR Protocol error: too big inline request");
+  }
+}
+
 TEST_CASE("malformed requests get Redis's exact protocol errors", "[unit][frame]") {
   struct bad_case {
     std::string input;
