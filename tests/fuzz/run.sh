@@ -2,6 +2,8 @@
 # Builds the libFuzzer targets with clang and runs each for SECONDS (default 60), starting
 # from the committed seed corpora (new inputs go to a scratch copy, not into the repository).
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
+# FUZZ_RUNS=N (with FUZZ_SEED, default 1) runs exactly N inputs per target instead: the same
+# exploration every time, as CI needs (a time budget explores differently on every run).
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SECONDS_EACH=${1:-60}
@@ -16,8 +18,14 @@ status=0
 for t in "${TARGETS[@]}"; do
   scratch=$(mktemp -d)
   cp -r "$HERE/corpus/$t/." "$scratch/"
-  echo "fuzz: $t for ${SECONDS_EACH}s"
-  if ! "$BUILD/fuzz_$t" -max_total_time="$SECONDS_EACH" -max_len=65536 -print_final_stats=1 \
+  [ -n "${FUZZ_RUNS:-}" ] || echo "fuzz: $t for ${SECONDS_EACH}s"
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    budget=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}")
+    echo "fuzz: $t, $FUZZ_RUNS inputs from seed ${FUZZ_SEED:-1}"
+  else
+    budget=(-max_total_time="$SECONDS_EACH")
+  fi
+  if ! "$BUILD/fuzz_$t" "${budget[@]}" -max_len=65536 -print_final_stats=1 \
       -artifact_prefix="$BUILD/crash-$t-" "$scratch" > "$BUILD/$t.log" 2>&1; then
     echo "fuzz: $t FAILED; see $BUILD/$t.log and the crash-$t-* artifact" >&2
     tail -20 "$BUILD/$t.log" >&2
