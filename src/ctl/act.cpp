@@ -18,16 +18,6 @@ std::string_view to_string(outcome::status s) {
 
 namespace {
 
-redis::options opts(const address& a, const std::string& password, duration timeout) {
-  redis::options o;
-  o.server = a;
-  o.password = password;
-  o.connect_timeout = timeout;
-  o.command_timeout = timeout;
-  o.client_name = "rsm-ctl";
-  return o;
-}
-
 struct step {
   outcome::status status;
   std::string detail;
@@ -36,7 +26,7 @@ struct step {
 step failed(const error& e) { return {outcome::status::failed, e.message()}; }
 
 awaitable<step> check_master(address master, act_settings s) {
-  auto c = co_await redis::connection::async_connect(opts(master, s.cfg.password, s.timeout));
+  auto c = co_await redis::connection::async_connect(redis::short_options(master, s.cfg.password, s.timeout, "rsm-ctl"));
   if (!c) co_return step{outcome::status::skipped, "precondition: master " + master.to_string() + " unreachable: " + c.error().message()};
   auto role = co_await redis::async_role(*c);
   if (!role) co_return step{outcome::status::skipped, "precondition: master ROLE: " + role.error().message()};
@@ -47,7 +37,7 @@ awaitable<step> check_master(address master, act_settings s) {
 awaitable<step> do_replicaof(action a, act_settings s) {
   auto pre = co_await check_master(a.master, s);
   if (pre.status != outcome::status::done) co_return pre;
-  auto c = co_await redis::connection::async_connect(opts(a.target, s.cfg.password, s.timeout));
+  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto role = co_await redis::async_role(*c);
   if (!role) co_return failed(role.error());
@@ -60,7 +50,7 @@ awaitable<step> do_replicaof(action a, act_settings s) {
 }
 
 awaitable<step> do_promote(action a, act_settings s) {
-  auto c = co_await redis::connection::async_connect(opts(a.target, s.cfg.password, s.timeout));
+  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto role = co_await redis::async_role(*c);
   if (!role) co_return failed(role.error());
@@ -71,7 +61,7 @@ awaitable<step> do_promote(action a, act_settings s) {
 }
 
 awaitable<step> do_monitor(action a, act_settings s) {
-  auto c = co_await redis::connection::async_connect(opts(a.target, s.sentinel_password, s.timeout));
+  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   const auto& name = s.cfg.master_name;
   auto now = co_await sentinel::async_get_master_addr(*c, name);
@@ -99,13 +89,13 @@ awaitable<step> do_reset(action a, act_settings s) {
   // Never while the master is down or a failover runs.
   auto pre = co_await check_master(a.master, s);
   if (pre.status != outcome::status::done) co_return pre;
-  auto mc = co_await redis::connection::async_connect(opts(a.master, s.cfg.password, s.timeout));
+  auto mc = co_await redis::connection::async_connect(redis::short_options(a.master, s.cfg.password, s.timeout, "rsm-ctl"));
   if (!mc) co_return failed(mc.error());
   auto mrole = co_await redis::async_role(*mc);
   if (!mrole) co_return failed(mrole.error());
   auto expected = mrole->replicas.size();
 
-  auto c = co_await redis::connection::async_connect(opts(a.target, s.sentinel_password, s.timeout));
+  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   const auto& name = s.cfg.master_name;
   auto mf = co_await sentinel::async_master(*c, name);
@@ -137,7 +127,7 @@ awaitable<step> do_reset(action a, act_settings s) {
 }
 
 awaitable<step> do_failover(action a, act_settings s) {
-  auto c = co_await redis::connection::async_connect(opts(a.target, s.sentinel_password, s.timeout));
+  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto f = co_await sentinel::async_failover(*c, s.cfg.master_name);
   if (!f) co_return failed(f.error());
@@ -145,7 +135,7 @@ awaitable<step> do_failover(action a, act_settings s) {
 }
 
 awaitable<step> do_config_set(action a, act_settings s) {
-  auto c = co_await redis::connection::async_connect(opts(a.target, s.cfg.password, s.timeout));
+  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto r = co_await redis::async_config_set(*c, a.key, a.value);
   if (!r) co_return failed(r.error());

@@ -59,23 +59,13 @@ void apply_node_replies(node_state& n, const resp::reply& role, const resp::repl
 
 namespace {
 
-redis::options conn_options(address a, std::string password, duration timeout) {
-  redis::options o;
-  o.server = std::move(a);
-  o.password = std::move(password);
-  o.connect_timeout = timeout;
-  o.command_timeout = timeout;
-  o.client_name = "rsm-observer";
-  return o;
-}
-
 awaitable<result<node_state>> observe_node_unbounded(int instance, address a, std::string password,
                                                      duration timeout,
                                                      std::vector<std::string> config_keys) {
   node_state n;
   n.instance = instance;
   n.addr = a;
-  auto c = co_await redis::connection::async_connect(conn_options(a, password, timeout));
+  auto c = co_await redis::connection::async_connect(redis::short_options(a, password, timeout, "rsm-observer"));
   if (!c) {
     n.error = c.error().message();
     co_return n;
@@ -116,7 +106,7 @@ awaitable<result<sentinel_state>> observe_sentinel_unbounded(int instance, addre
   sentinel_state s;
   s.instance = instance;
   s.addr = a;
-  auto c = co_await redis::connection::async_connect(conn_options(a, password, timeout));
+  auto c = co_await redis::connection::async_connect(redis::short_options(a, password, timeout, "rsm-observer"));
   if (!c) {
     s.error = c.error().message();
     co_return s;

@@ -38,23 +38,13 @@ struct master_tracker::state {
 
 namespace {
 
-redis::options opts(const address& a, const std::string& password, duration timeout) {
-  redis::options o;
-  o.server = a;
-  o.password = password;
-  o.connect_timeout = timeout;
-  o.command_timeout = timeout;
-  o.client_name = "rsm-proxy-tracker";
-  return o;
-}
-
 struct vote {
   std::optional<address> addr;
   long long epoch = 0;
 };
 
 awaitable<result<vote>> ask_unbounded(address sentinel, tracker_settings cfg) {
-  auto c = co_await redis::connection::async_connect(opts(sentinel, cfg.sentinel_password, cfg.timeout));
+  auto c = co_await redis::connection::async_connect(redis::short_options(sentinel, cfg.sentinel_password, cfg.timeout, "rsm-proxy-tracker"));
   if (!c) co_return c.error();
   auto a = co_await sentinel::async_get_master_addr(*c, cfg.master_name);
   if (!a) co_return a.error();
@@ -75,7 +65,7 @@ awaitable<std::optional<vote>> ask(address sentinel, tracker_settings cfg) {
 
 awaitable<bool> says_master(address a, tracker_settings cfg) {
   auto check = [](address a, tracker_settings cfg) -> awaitable<result<bool>> {
-    auto c = co_await redis::connection::async_connect(opts(a, cfg.password, cfg.timeout));
+    auto c = co_await redis::connection::async_connect(redis::short_options(a, cfg.password, cfg.timeout, "rsm-proxy-tracker"));
     if (!c) co_return c.error();
     auto role = co_await redis::async_role(*c);
     if (!role) co_return role.error();

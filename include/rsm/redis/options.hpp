@@ -5,6 +5,7 @@
 
 #include <cstddef>
 #include <string>
+#include <string_view>
 
 namespace rsm::redis {
 
@@ -26,5 +27,19 @@ struct options {
   /// Bound on pushed messages a subscriber holds before the caller receives them.
   std::size_t max_pushed_messages = 10000;
 };
+
+/// Options for a short control-plane exchange: one timeout for connect and commands.
+/// (References and a string_view: no std::string temporaries inside a co_await expression,
+/// which GCC 12 mishandles.)
+inline options short_options(const address& server, const std::string& password,
+                             duration timeout, std::string_view client_name) {
+  options o;
+  o.server = server;
+  o.password = password;
+  o.connect_timeout = timeout;
+  o.command_timeout = timeout;
+  o.client_name = std::string(client_name);
+  return o;
+}
 
 }  // namespace rsm::redis
