@@ -88,6 +88,28 @@ run_tests() {
   (cd "$dir" && ctest --output-on-failure -j "$JOBS" "$@")
 }
 
+# Each step's outcome, printed again at the very end: CI shows only the tail of the output, and
+# a failure in an early step must not scroll out of it.
+SUMMARY=()
+record() { # record STEP STATUS [BUILD_DIR]
+  local step=$1 rc=$2 dir=${3:-}
+  if [ "$rc" = 0 ]; then
+    SUMMARY+=("ok      $step")
+  else
+    SUMMARY+=("FAILED  $step (exit $rc)")
+    local failed="$dir/Testing/Temporary/LastTestsFailed.log"
+    if [ -n "$dir" ] && [ -s "$failed" ]; then
+      local line
+      while IFS= read -r line; do SUMMARY+=("          failed test $line"); done <"$failed"
+    fi
+  fi
+}
+print_summary() {
+  local line
+  say "summary:"
+  for line in "${SUMMARY[@]}"; do printf 'dev.sh:   %s\n' "$line" >&2; done
+}
+
 cmd_up() {
   ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   build "$ROOT/build/release" Release -DRSM_BUILD_TESTS=OFF
@@ -119,28 +141,58 @@ cmd_test() {
   else
     ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   fi
+  local status=0 rc failed_dirs=()
   build "$ROOT/build/test" RelWithDebInfo
-  local status=0
-  run_tests "$ROOT/build/test" "${args[@]}" || status=$?
+  rc=0
+  run_tests "$ROOT/build/test" "${args[@]}" || rc=$?
+  record "tests (RelWithDebInfo)" "$rc" "$ROOT/build/test"
+  [ "$rc" = 0 ] || { status=$rc; failed_dirs+=("$ROOT/build/test"); }
   if [ "$fuzz" != 0 ]; then
+    rc=0
     if [ "${CI:-}" = true ]; then
       # Deterministic in CI (fixed seed and input count, about a minute per target here), so a
       # run that passed passes again.
       say "fuzzing every parser: ${FUZZ_RUNS:-1500000} inputs each"
-      FUZZ_RUNS=${FUZZ_RUNS:-1500000} bash "$ROOT/tests/fuzz/run.sh" "$fuzz" || status=$?
+      FUZZ_RUNS=${FUZZ_RUNS:-1500000} bash "$ROOT/tests/fuzz/run.sh" "$fuzz" || rc=$?
     else
       say "fuzzing every parser for ${fuzz}s each"
-      bash "$ROOT/tests/fuzz/run.sh" "$fuzz" || status=$?
+      bash "$ROOT/tests/fuzz/run.sh" "$fuzz" || rc=$?
+    fi
+    record "fuzzing" "$rc"
+    if [ "$rc" != 0 ]; then
+      status=$rc
+      local t fuzz_build=${FUZZ_BUILD:-$ROOT/build/fuzz} line
+      if [ -f "$fuzz_build/failed" ]; then
+        while IFS= read -r t; do
+          SUMMARY+=("          fuzz target $t failed; the end of its log:")
+          while IFS= read -r line; do SUMMARY+=("            $line"); done \
+            < <(tail -12 "$fuzz_build/$t.log")
+        done <"$fuzz_build/failed"
+      fi
     fi
   fi
-  # The sanitizer run comes last, so the output ends with ctest's summary.
   if [ "$asan" = true ]; then
     say "ASan+UBSan build of every test"
     build "$ROOT/build/asan" Debug -DRSM_SANITIZE=address
+    rc=0
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
       UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-      run_tests "$ROOT/build/asan" "${args[@]}" || status=$?
+      run_tests "$ROOT/build/asan" "${args[@]}" || rc=$?
+    record "tests (ASan+UBSan)" "$rc" "$ROOT/build/asan"
+    [ "$rc" = 0 ] || { status=$rc; failed_dirs+=("$ROOT/build/asan"); }
   fi
+  # A failed test's output scrolled away long ago: run the failed ones once more, here, so the
+  # tail shows why (and whether the failure repeats). The status stays failed either way.
+  local dir
+  for dir in "${failed_dirs[@]}"; do
+    say "re-running the failed tests of $dir for their output"
+    rc=0
+    ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
+      UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+      run_tests "$dir" --rerun-failed || rc=$?
+    record "re-run of the failed tests in $dir" "$rc"
+  done
+  print_summary
   return "$status"
 }
 

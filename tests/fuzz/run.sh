@@ -15,6 +15,7 @@ TARGETS=("$@")
 CXX=${FUZZ_CXX:-clang++} cmake -S "$HERE" -B "$BUILD" -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null
 cmake --build "$BUILD" -j "${JOBS:-2}" >/dev/null
 status=0
+: > "$BUILD/failed"  # one line per failed target, for dev.sh's closing summary
 for t in "${TARGETS[@]}"; do
   scratch=$(mktemp -d)
   cp -r "$HERE/corpus/$t/." "$scratch/"
@@ -29,6 +30,7 @@ for t in "${TARGETS[@]}"; do
       -artifact_prefix="$BUILD/crash-$t-" "$scratch" > "$BUILD/$t.log" 2>&1; then
     echo "fuzz: $t FAILED; see $BUILD/$t.log and the crash-$t-* artifact" >&2
     tail -20 "$BUILD/$t.log" >&2
+    echo "$t" >> "$BUILD/failed"
     status=1
   else
     grep -E "stat::number_of_executed_units" "$BUILD/$t.log" | sed "s/^/fuzz: $t /"
