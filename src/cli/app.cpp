@@ -97,12 +97,6 @@ void apply_logging(const values& v) {
   log::set_format(*log::parse_format(v.text("log-format")));
 }
 
-int not_available(std::string_view command, int issue, std::ostream& err) {
-  err << "rsm " << command << ": not available in this build yet (tracked in issue #" << issue
-      << ")\n";
-  return 2;
-}
-
 int run(const std::vector<std::string>& args, const env_lookup& env, std::ostream& out,
         std::ostream& err) {
   if (args.empty()) {

@@ -3,14 +3,13 @@
 #include "rsm/cli/app.hpp"
 #include "rsm/cli/commands.hpp"
 #include "rsm/ctl/controller.hpp"
+#include "rsm/ctl/routes.hpp"
 #include "rsm/log.hpp"
 #include "rsm/metrics/graphite.hpp"
+#include "rsm/observe/graphite_pusher.hpp"
 #include "rsm/observe/report.hpp"
 #include "rsm/net/http_server.hpp"
 #include "rsm/net/runtime.hpp"
-#include "rsm/net/timeout.hpp"
-
-#include <map>
 
 namespace rsm::cli {
 
@@ -62,19 +61,6 @@ void print_pass(std::ostream& out, const ctl::pass_report& p, bool dry_run) {
   out << std::flush;
 }
 
-std::map<std::string, std::string> query_args(std::string_view q) {
-  std::map<std::string, std::string> out;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto item = q.substr(0, amp);
-    auto eq = item.find('=');
-    out[std::string(item.substr(0, eq))] = eq == std::string_view::npos ? "" : std::string(item.substr(eq + 1));
-    if (amp == std::string_view::npos) break;
-    q.remove_prefix(amp + 1);
-  }
-  return out;
-}
-
 awaitable<void> run_once(ctl::controller* c, duration timeout, int* rc) {
   bool discovered = co_await c->async_discover(timeout);
   if (!discovered) {
@@ -84,20 +70,6 @@ awaitable<void> run_once(ctl::controller* c, duration timeout, int* rc) {
   }
   auto report = co_await c->async_pass("once");
   *rc = report.number > 0 ? 0 : 1;
-}
-
-awaitable<void> graphite_loop(ctl::controller* c, address where, std::string prefix, duration every) {
-  for (;;) {
-    if (!co_await net::async_sleep(every)) co_return;
-    const auto& state = c->last_state();
-    if (!state) continue;
-    auto payload = observe::graphite_payload(*state, prefix, std::chrono::system_clock::now());
-    if (payload.empty()) continue;
-    auto r = co_await metrics::async_graphite_push(where, std::move(payload), std::chrono::seconds(5));
-    if (!r) {
-      log::warn("ctl", "graphite push failed", {{"graphite", where.to_string()}, {"error", r.error().message()}});
-    }
-  }
 }
 
 }  // namespace
@@ -126,7 +98,10 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
   auto graphite = v.addr("graphite");
   auto domain = v.text("domain");
   if (!graphite && !domain.empty()) graphite = address{"graphite.lain", 2003};
-  auto metrics_every = v.dur("metrics-interval");
+  observe::graphite_settings gs;
+  gs.every = v.dur("metrics-interval");
+  gs.prefix = metrics::graphite_prefix(domain, v.text("app"));
+  gs.component = "ctl";
 
   net::runtime rt({.data_threads = 0, .stop_deadline = std::chrono::seconds(5)});
   ctl::controller c(rt.control().get_executor(), s, make_discovery(v));
@@ -145,38 +120,16 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
       err << "rsm ctl: cannot listen on " << listen->to_string() << ": " << e.what() << "\n";
       return 1;
     }
-    http->route("/status", [&c](const net::http_request_info&) {
-      return net::http_reply{200, "application/json", c.status_json()};
-    });
-    http->route("/metrics", [&c](const net::http_request_info&) {
-      metrics::exposition e;
-      c.add_metrics(e);
-      return net::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", e.text()};
-    });
-    http->route("/pause", [&c](const net::http_request_info& r) {
-      if (r.method != "POST") return net::http_reply{405, "text/plain", "use POST\n"};
-      auto q = query_args(r.query);
-      std::optional<duration> d;
-      if (auto it = q.find("for"); it != q.end()) {
-        auto parsed = parse_duration(it->second);
-        if (!parsed) return net::http_reply{400, "text/plain", parsed.error().detail + "\n"};
-        d = *parsed;
-      }
-      c.pause(d);
-      return net::http_reply{200, "text/plain", d ? "paused for " + to_string(*d) + "\n" : "paused\n"};
-    });
-    http->route("/resume", [&c](const net::http_request_info& r) {
-      if (r.method != "POST") return net::http_reply{405, "text/plain", "use POST\n"};
-      c.resume();
-      return net::http_reply{200, "text/plain", "resumed\n"};
-    });
+    ctl::add_routes(*http, c);
     log::info("ctl", "serving /status and /metrics", {{"addr", http->local_address().to_string()}});
     rt.spawn("ctl-http", http->async_run());
   }
   if (graphite) {
-    rt.spawn("ctl-graphite", graphite_loop(&c, *graphite, metrics::graphite_prefix(domain, v.text("app")), metrics_every));
+    gs.server = *graphite;
+    rt.spawn("ctl-graphite", observe::async_push_graphite(gs, [&c]() -> const auto& { return c.last_state(); }));
   }
-  rt.on_stop([&http] {
+  rt.on_stop([&http, &c] {
+    c.stop();
     if (http) http->stop();
   });
   log::info("ctl", "starting", {{"master-name", s.cfg.master_name}, {"interval", to_string(s.interval)},

@@ -71,7 +71,10 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
     err << "rsm proxy: cannot listen on " << s.listen.to_string() << ": " << e.what() << "\n";
     return 1;
   }
-  rt.on_stop([&server] { server->stop(); });
+  rt.on_stop([&server, &tracker] {
+    server->stop();
+    if (tracker) tracker->stop();
+  });
   log::info("proxy", "listening", {{"addr", server->local_address().to_string()},
                                    {"master", master ? s.master.to_string() : "from the sentinels"},
                                    {"threads", threads},

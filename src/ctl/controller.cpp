@@ -51,6 +51,8 @@ controller::controller(asio::any_io_executor ex, settings s, std::unique_ptr<dis
 
 controller::~controller() { state_->followers.stop_all(); }
 
+void controller::stop() { state_->followers.stop_all(); }
+
 awaitable<bool> controller::async_discover(duration timeout) {
   auto st = state_;
   auto u = co_await net::with_timeout(st->source->async_next(), timeout);
@@ -105,7 +107,7 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
   rep.plan = plan(in, st->cfg.cfg, st->mem);
   rep.assessment = observe::assess(in.observed, {});
 
-  for (const auto& n : rep.plan.notes) log::info("ctl", n, {{"rule", rep.plan.rule}, {"pass", rep.number}});
+  for (const auto& n : rep.plan.notes) log::info("ctl", n, {{"rule", rep.plan.rule}, {"iteration", rep.number}});
   std::vector<action> done;
   if (st->cfg.dry_run || rep.paused) {
     for (const auto& a : rep.plan.actions) {

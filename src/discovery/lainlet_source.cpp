@@ -43,7 +43,8 @@ class lainlet_source final : public source {
         ++attempts_;
         auto s = co_await lainlet::watch_stream::async_open(settings_.server, target(),
                                                             settings_.connect_timeout);
-        if (co_await cancelled()) co_return error(errc::cancelled);
+        auto after_open = co_await asio::this_coro::cancellation_state;
+        if (is_cancelled(after_open)) co_return error(errc::cancelled);
         if (!s) {
           problem("lainlet unreachable: " + s.error().message());
           continue;
@@ -55,7 +56,8 @@ class lainlet_source final : public source {
       }
       // 3. Bytes, within three heartbeats.
       auto bytes = co_await stream_->async_read(3 * settings_.heartbeat);
-      if (co_await cancelled()) co_return error(errc::cancelled);
+      auto after_read = co_await asio::this_coro::cancellation_state;
+      if (is_cancelled(after_read)) co_return error(errc::cancelled);
       if (!bytes) {
         if (bytes.error().code == asio::error::eof) {
           drop_stream("lainlet closed the watch stream");
@@ -91,9 +93,10 @@ class lainlet_source final : public source {
            "&heartbeat=" + std::to_string(settings_.heartbeat.count()) + "&watch=1";
   }
 
-  static awaitable<bool> cancelled() {
-    auto cs = co_await asio::this_coro::cancellation_state;
-    co_return cs.cancelled() != asio::cancellation_type::none;
+  // Asks the cancellation state directly: co_awaiting a helper coroutine here would throw
+  // (Asio's throw-on-cancel), where the caller wants to return errc::cancelled.
+  static bool is_cancelled(const asio::cancellation_state& cs) {
+    return cs.cancelled() != asio::cancellation_type::none;
   }
 
   // Logs a problem once (until it changes or data is good again).

@@ -1,4 +1,5 @@
 #include "rsm/lainlet/emulator.hpp"
+#include "rsm/net/http_server.hpp"
 
 #include "rsm/build_info.hpp"
 #include "rsm/log.hpp"
@@ -59,23 +60,6 @@ std::string normalize(const std::string& text) {
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
   doc.Accept(w);
   return std::string(buf.GetString(), buf.GetSize());
-}
-
-std::map<std::string, std::string> parse_query(std::string_view q) {
-  std::map<std::string, std::string> out;
-  while (!q.empty()) {
-    auto amp = q.find('&');
-    auto item = q.substr(0, amp);
-    auto eq = item.find('=');
-    if (eq == std::string_view::npos) {
-      out[std::string(item)] = "";
-    } else {
-      out[std::string(item.substr(0, eq))] = std::string(item.substr(eq + 1));
-    }
-    if (amp == std::string_view::npos) break;
-    q.remove_prefix(amp + 1);
-  }
-  return out;
 }
 
 // lainlet's GetBool: "", "0" and "false" are false, anything else true.
@@ -259,7 +243,7 @@ awaitable<void> serve_connection(std::shared_ptr<emulator::state> st, tcp::socke
     std::string_view target = req.target();
     auto qpos = target.find('?');
     auto path = target.substr(0, qpos);
-    auto query = parse_query(qpos == std::string_view::npos ? "" : target.substr(qpos + 1));
+    auto query = net::parse_query(qpos == std::string_view::npos ? "" : target.substr(qpos + 1));
     bool keep = req.keep_alive();
     http::response<http::string_body> res;
     if (path == "/v2/procwatcher" || path == "/v2/procwatcher/") {

@@ -3,6 +3,7 @@
 #include "rsm/log.hpp"
 
 #include <boost/asio/bind_cancellation_slot.hpp>
+#include <boost/asio/multiple_exceptions.hpp>
 #include <boost/asio/post.hpp>
 
 #include <csignal>
@@ -43,11 +44,15 @@ void runtime::spawn_on(asio::io_context& ctx, context_tasks& tasks, std::string 
       return;
     }
     auto& slot = tasks.slots.emplace_back();
+    slot.name = name;
     auto it = std::prev(tasks.slots.end());
     asio::co_spawn(ctx, std::move(t),
                    asio::bind_cancellation_slot(
                        slot.signal.slot(),
                        [this, &tasks, it, name](std::exception_ptr e) {
+                         // Asio ends a cancelled coroutine by throwing operation_aborted from
+                         // its next co_await: after a stop request, that is a clean end.
+                         if (e && stopping_.load() && is_cancellation(e)) e = nullptr;
                          if (e) {
                            try {
                              std::rethrow_exception(e);
@@ -65,15 +70,29 @@ void runtime::spawn_on(asio::io_context& ctx, context_tasks& tasks, std::string 
   });
 }
 
+bool is_cancellation(std::exception_ptr e) {
+  try {
+    std::rethrow_exception(e);
+  } catch (const boost::system::system_error& ex) {
+    return ex.code() == asio::error::operation_aborted;
+  } catch (const asio::multiple_exceptions& ex) {
+    return is_cancellation(ex.first_exception());
+  } catch (...) {
+    return false;
+  }
+}
+
 void runtime::task_finished() {
   if (live_tasks_.fetch_sub(1) == 1) {
-    // Nothing left to run: let every context wind down.
+    // Nothing left to run: let every context wind down. Detached helpers a task left behind
+    // (a subscription being torn down, a closing connection) get a moment, not forever.
     asio::post(control_, [this] {
       if (live_tasks_.load() != 0) return;
       error_code ignored;
       signals_.cancel(ignored);
       hard_deadline_.cancel();
       for (auto& g : data_guards_) g.reset();
+      wind_down_until_ = std::chrono::steady_clock::now() + k_wind_down;
     });
   }
 }
@@ -99,13 +118,17 @@ void runtime::begin_stop() {
     error_code ignored;
     signals_.cancel(ignored);
     for (auto& g : data_guards_) g.reset();
+    wind_down_until_ = std::chrono::steady_clock::now() + k_wind_down;
     return;
   }
   hard_deadline_.expires_after(settings_.stop_deadline);
   hard_deadline_.async_wait([this](error_code ec) {
     if (ec) return;
+    // The control context's tasks are named (the data contexts' lists belong to their threads).
+    std::string names;
+    for (const auto& s : control_tasks_.slots) names += (names.empty() ? "" : ",") + s.name;
     log::warn("runtime", "stop deadline passed, abandoning tasks",
-              {{"tasks", live_tasks_.load()}, {"deadline", to_string(settings_.stop_deadline)}});
+              {{"tasks", live_tasks_.load()}, {"control", names}, {"deadline", to_string(settings_.stop_deadline)}});
     for (auto& ctx : data_) ctx->stop();
     control_.stop();
   });
@@ -145,11 +168,22 @@ int runtime::run() {
     error_code ignored;
     signals_.cancel(ignored);
     for (auto& g : data_guards_) g.reset();
+    wind_down_until_ = std::chrono::steady_clock::now() + k_wind_down;
   }
   std::vector<std::thread> threads;
   threads.reserve(data_.size());
   for (auto& ctx : data_) threads.emplace_back([c = ctx.get()] { c->run(); });
-  control_.run();
+  // run_one_for, not run: once every task has ended, leftovers get `k_wind_down`.
+  for (;;) {
+    control_.run_one_for(std::chrono::milliseconds(100));
+    if (control_.stopped()) break;
+    if (wind_down_until_ && std::chrono::steady_clock::now() > *wind_down_until_) {
+      log::debug("runtime", "every task has ended; abandoning leftover work");
+      for (auto& ctx : data_) ctx->stop();
+      control_.stop();
+      break;
+    }
+  }
   for (auto& ctx : data_) {
     if (stopping_.load()) ctx->stop();
   }

@@ -190,6 +190,8 @@ master_tracker::master_tracker(asio::any_io_executor control, tracker_settings s
 
 master_tracker::~master_tracker() { state_->followers.stop_all(); }
 
+void master_tracker::stop() { state_->followers.stop_all(); }
+
 std::shared_ptr<const master_info> master_tracker::current() const { return state_->current.load(); }
 
 void master_tracker::on_change(std::function<void(std::shared_ptr<const master_info>)> f) {

@@ -9,10 +9,9 @@
 namespace rsm::sentinel {
 namespace {
 
-awaitable<bool> cancelled() {
-  auto cs = co_await asio::this_coro::cancellation_state;
-  co_return cs.cancelled() != asio::cancellation_type::none;
-}
+// Read from `co_await asio::this_coro::cancellation_state` (co_awaiting a helper coroutine
+// after a cancellation would throw instead).
+bool is_cancelled(const asio::cancellation_state& cs) { return cs.cancelled() != asio::cancellation_type::none; }
 
 }  // namespace
 
@@ -24,13 +23,15 @@ awaitable<void> async_follow(follow_settings s, follow_handlers h) {
     o.password = s.password;
     o.connect_timeout = s.connect_timeout;
     auto sub = co_await redis::subscriber::async_connect(o);
-    if (co_await cancelled()) co_return;
+    auto after_connect = co_await asio::this_coro::cancellation_state;
+    if (is_cancelled(after_connect)) co_return;
     if (sub) {
       sub->subscribe(s.channels);
       int silent = 0;
       for (;;) {
         auto m = co_await sub->async_receive(s.silence);
-        if (co_await cancelled()) co_return;
+        auto after_receive = co_await asio::this_coro::cancellation_state;
+        if (is_cancelled(after_receive)) co_return;
         if (!m) {
           if (m.error() == errc::timed_out && ++silent < 3) {
             sub->ping();

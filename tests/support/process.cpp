@@ -331,15 +331,17 @@ std::string child_process::stderr_text() const {
   return ss.str();
 }
 
-int child_process::stop(std::chrono::milliseconds timeout) {
+int child_process::stop(int signal, std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return -1;
-  ::kill(pid_, SIGTERM);
+  killed_ = false;
+  ::kill(pid_, signal);
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
   for (;;) {
     if (::waitpid(pid_, &status, WNOHANG) == pid_) break;
     if (std::chrono::steady_clock::now() > deadline) {
       ::kill(pid_, SIGKILL);
+      killed_ = true;
       ::waitpid(pid_, &status, 0);
       break;
     }
@@ -349,17 +351,23 @@ int child_process::stop(std::chrono::milliseconds timeout) {
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-std::vector<pid_t> processes_under_test_root() {
-  std::vector<pid_t> out;
-  auto root = test_root().string();
+std::map<pid_t, fs::path> processes_under(const fs::path& dir) {
+  std::map<pid_t, fs::path> out;
+  auto prefix = dir.string() + "/";
   for (const auto& entry : fs::directory_iterator("/proc")) {
     auto name = entry.path().filename().string();
     if (name.empty() || name.find_first_not_of("0123456789") != std::string::npos) continue;
     std::error_code ec;
     auto cwd = fs::read_symlink(entry.path() / "cwd", ec);
     if (ec) continue;
-    if (cwd.string().rfind(root + "/", 0) == 0) out.push_back(std::stoi(name));
+    if (cwd.string().rfind(prefix, 0) == 0) out[std::stoi(name)] = cwd;
   }
+  return out;
+}
+
+std::vector<pid_t> processes_under_test_root() {
+  std::vector<pid_t> out;
+  for (const auto& [pid, cwd] : processes_under(test_root())) out.push_back(pid);
   return out;
 }
 

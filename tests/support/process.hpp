@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -125,10 +126,15 @@ class child_process {
   const std::vector<std::string>& lines() const { return lines_; }
   std::string stderr_text() const;
   /// SIGTERM, then waits up to `timeout` for the exit code (SIGKILL after it).
-  int stop(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+  int stop(std::chrono::milliseconds timeout = std::chrono::seconds(5)) { return stop(SIGTERM, timeout); }
+  /// The same with another signal (SIGINT: what Ctrl-C sends).
+  int stop(int signal, std::chrono::milliseconds timeout);
+  /// Whether SIGKILL was needed by the last stop.
+  bool was_killed() const { return killed_; }
 
  private:
   pid_t pid_ = -1;
+  bool killed_ = false;
   int out_fd_ = -1;
   std::string buffer_;
   std::vector<std::string> lines_;
@@ -137,5 +143,7 @@ class child_process {
 
 /// PIDs of processes whose working directory is below test_root() (leaked fixtures).
 std::vector<pid_t> processes_under_test_root();
+/// Processes whose working directory is below `dir`, with that directory.
+std::map<pid_t, std::filesystem::path> processes_under(const std::filesystem::path& dir);
 
 }  // namespace rsm::test

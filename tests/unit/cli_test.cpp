@@ -180,8 +180,9 @@ TEST_CASE("the rsm binary: help and version and usage errors and flag over env",
   CHECK(flag_wins.exit_code == 0);
   CHECK(flag_wins.out.find("lainlet = flag:9001\n") != std::string::npos);
 
-  // Commands a later issue fills in say so in one line and exit 2.
-  auto later = test::run_program({rsm, "up"});
-  CHECK(later.exit_code == 2);
-  CHECK(lines(later.err) == 1);
+  // A bad value is one line naming the option, exit 2, before anything starts.
+  auto bad_value = test::run_program({rsm, "up", "--redis", "0"});
+  CHECK(bad_value.exit_code == 2);
+  CHECK(lines(bad_value.err) == 1);
+  CHECK(bad_value.err.find("--redis") != std::string::npos);
 }

@@ -132,3 +132,25 @@ TEST_CASE("with_timeout returns the value or the timeout error", "[unit][runtime
   REQUIRE_FALSE(*slow);
   CHECK(slow->error() == errc::connect_timeout);
 }
+
+TEST_CASE("a task ended by Asio's throw on cancellation is a clean stop", "[unit][runtime]") {
+  runtime rt({.data_threads = 0, .stop_deadline = 5s, .handle_signals = true});
+  // Awaits a helper coroutine after the cancellation: Asio throws operation_aborted there.
+  rt.spawn("awaits-after-cancel", []() -> awaitable<void> {
+    co_await net::async_sleep(60s);
+    co_await []() -> awaitable<void> { co_return; }();
+  }());
+  rt.spawn("signal", raise_after(SIGTERM, 50ms));
+  CHECK(rt.run() == 0);
+}
+
+TEST_CASE("detached work a task left behind does not keep a stopped runtime alive", "[unit][runtime]") {
+  runtime rt({.data_threads = 1, .stop_deadline = 30s, .handle_signals = true});
+  // Detached, not a runtime task: nothing cancels it.
+  asio::co_spawn(rt.control(), []() -> awaitable<void> { co_await net::async_sleep(60s); }(),
+                 asio::detached);
+  rt.spawn("signal", raise_after(SIGTERM, 50ms));
+  auto start = std::chrono::steady_clock::now();
+  CHECK(rt.run() == 0);
+  CHECK(std::chrono::steady_clock::now() - start < 10s);
+}

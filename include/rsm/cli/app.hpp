@@ -24,7 +24,7 @@ struct command_entry {
 const std::vector<command_entry>& commands();
 
 /// The whole program: `args` are argv[1..]. Exit codes: 0 success, 2 usage error (one line on
-/// `err` with a hint) or a command not available yet; commands define the rest.
+/// `err` with a hint); commands define the rest.
 int run(const std::vector<std::string>& args, const env_lookup& env, std::ostream& out,
         std::ostream& err);
 
@@ -37,7 +37,5 @@ std::unique_ptr<discovery::source> make_discovery(const values& v);
 
 /// Applies --log-level and --log-format.
 void apply_logging(const values& v);
-/// For commands a later issue fills in: one line on `err`, exit 2.
-int not_available(std::string_view command, int issue, std::ostream& err);
 
 }  // namespace rsm::cli

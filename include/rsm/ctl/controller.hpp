@@ -53,6 +53,8 @@ class controller {
   awaitable<pass_report> async_pass(std::string trigger = "manual");
   /// Follows discovery and the sentinels' events and runs passes until cancelled.
   awaitable<void> async_run();
+  /// Ends the sentinel subscriptions (call from the runtime's stop hook, beside cancellation).
+  void stop();
 
   /// Holds the controller (for `duration`, or until `resume`): passes observe and plan only.
   void pause(std::optional<duration> d);

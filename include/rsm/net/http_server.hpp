@@ -8,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 
 namespace rsm::net {
 
@@ -23,6 +24,10 @@ struct http_request_info {
   std::string query;   // after '?', raw
   std::string body;
 };
+
+/// `a=1&b&c=x` as {a:1, b:"", c:x} (no percent-decoding: rsm's own parameters never need it;
+/// a repeated key keeps its last value).
+std::map<std::string, std::string> parse_query(std::string_view raw);
 
 class http_server {
  public:

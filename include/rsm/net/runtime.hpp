@@ -23,14 +23,20 @@
 #include <boost/asio/signal_set.hpp>
 
 #include <atomic>
+#include <exception>
 #include <functional>
 #include <list>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
 
 namespace rsm::net {
+
+/// True for the exceptions Asio uses to end a cancelled coroutine: operation_aborted, also
+/// inside awaitable operators' multiple_exceptions.
+bool is_cancellation(std::exception_ptr e);
 
 class runtime {
  public:
@@ -73,6 +79,7 @@ class runtime {
  private:
   struct task_slot {
     asio::cancellation_signal signal;
+    std::string name;
     bool done = false;
   };
   struct context_tasks {
@@ -96,6 +103,9 @@ class runtime {
   std::vector<std::function<void()>> reload_hooks_;
   std::vector<std::function<void()>> stop_hooks_;
   std::atomic<int> live_tasks_{0};
+  /// Set (on the control thread) when the last task has ended.
+  std::optional<std::chrono::steady_clock::time_point> wind_down_until_;
+  static constexpr std::chrono::milliseconds k_wind_down{1000};
   std::atomic<bool> stopping_{false};
   std::atomic<int> exit_code_{0};
   bool started_ = false;

@@ -43,6 +43,8 @@ class master_tracker {
 
   /// Runs until cancelled.
   awaitable<void> async_run();
+  /// Ends the sentinel subscriptions (call from the runtime's stop hook, beside cancellation).
+  void stop();
   /// The verified master, or null (any thread).
   std::shared_ptr<const master_info> current() const;
   /// Called on the control context after every change (null: no verified master).

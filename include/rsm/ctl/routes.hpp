@@ -1,0 +1,16 @@
+#pragma once
+/// The controller's HTTP endpoints (`rsm ctl --http-listen`, and `rsm up`):
+///
+///   GET  /status             the controller's state (JSON, docs/ctl.md)
+///   GET  /metrics            Prometheus exposition of the group and the controller
+///   POST /pause[?for=5m]     passes observe and plan but do not act (until /resume or `for`)
+///   POST /resume
+#include "rsm/ctl/controller.hpp"
+#include "rsm/net/http_server.hpp"
+
+namespace rsm::ctl {
+
+/// Routes `http` to `c`; both must outlive the server's run.
+void add_routes(net::http_server& http, controller& c);
+
+}  // namespace rsm::ctl
