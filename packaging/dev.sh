@@ -15,7 +15,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JOBS=${JOBS:-2}
 BUILD_PACKAGES=(cmake make g++ pkg-config git libboost1.81-dev libboost-program-options1.81-dev
                 libhiredis-dev rapidjson-dev catch2)
-TEST_PACKAGES=(redis-server redis-sentinel redis-tools curl)
+TEST_PACKAGES=(redis-server redis-sentinel redis-tools curl python3-redis shellcheck)
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
@@ -111,12 +111,11 @@ print_summary() {
 }
 
 cmd_up() {
-  ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
+  ensure_packages "${BUILD_PACKAGES[@]}" redis-server redis-sentinel redis-tools
   build "$ROOT/build/release" Release -DRSM_BUILD_TESTS=OFF
-  local rsm="$ROOT/build/release/rsm"
-  # `rsm up` (issue #8) will start the whole local service here; until then, show the binary.
-  "$rsm" --help
-  say "built $rsm; 'rsm up' is not available in this build yet (issue #8)"
+  # The whole local service in the foreground: Ctrl-C stops it and leaves nothing behind.
+  # Arguments go to `rsm up` (e.g. --port 6380 --dir ./stack).
+  exec "$ROOT/build/release/rsm" up "$@"
 }
 
 cmd_test() {
