@@ -110,7 +110,7 @@ env_lookup process_env() {
 option_set::option_set(std::string command, std::string summary)
     : command_(std::move(command)), summary_(std::move(summary)), desc_("Options", 100, 50) {
   desc_.add_options()("help,h", po::bool_switch(), "show this help and exit");
-  specs_.push_back({"help", "", {}, true, false});
+  specs_.push_back({"help", "", {}, true, false, "show this help and exit", ""});
   text("config", "", "INI file with option values", {}, "FILE");
   text("log-level", "info", "debug, info, warn, error or off", {}, "LEVEL");
   text("log-format", "text", "text or json (on stderr)", {}, "FORMAT");
@@ -124,7 +124,8 @@ option_set& option_set::text(std::string name, std::string default_value, std::s
   // The default is shown in the description (with the env vars), not as program_options' "(=X)".
   if (!default_value.empty()) v->default_value(default_value, "");
   desc_.add_options()(name.c_str(), v, describe(help, default_value, env, true).c_str());
-  specs_.push_back({std::move(name), std::move(default_value), std::move(env), false, false});
+  specs_.push_back({std::move(name), std::move(default_value), std::move(env), false, false,
+                    std::move(help), std::move(value_name)});
   return *this;
 }
 
@@ -132,7 +133,7 @@ option_set& option_set::flag(std::string name, std::string help, std::vector<std
   env.push_back(env_name(name));
   auto* v = po::value<bool>()->implicit_value(true, "")->default_value(false, "")->value_name("[=true|false]");
   desc_.add_options()(name.c_str(), v, describe(help, "", env, false).c_str());
-  specs_.push_back({std::move(name), "false", std::move(env), true, false});
+  specs_.push_back({std::move(name), "false", std::move(env), true, false, std::move(help), ""});
   return *this;
 }
 
@@ -140,8 +141,35 @@ option_set& option_set::secret(std::string name, std::string help, std::vector<s
   env.push_back(env_name(name));
   auto* v = po::value<std::string>()->value_name("SECRET");
   desc_.add_options()(name.c_str(), v, describe(help, "", env, true).c_str());
-  specs_.push_back({std::move(name), "", std::move(env), false, true});
+  specs_.push_back({std::move(name), "", std::move(env), false, true, std::move(help), "SECRET"});
   return *this;
+}
+
+std::string option_set::markdown() const {
+  auto cell = [](std::string text) {
+    std::string out;
+    for (char c : text) {
+      if (c == '\n') {
+        out += ' ';
+      } else if (c == '|') {
+        out += "\\|";
+      } else {
+        out += c;
+      }
+    }
+    return out;
+  };
+  std::ostringstream out;
+  out << "| flag / INI key | default | environment | meaning |\n|---|---|---|---|\n";
+  for (const auto& s : specs_) {
+    if (s.name == "help") continue;
+    std::string flag = "`--" + s.name + (s.value_name.empty() ? "" : " " + s.value_name) + "`";
+    std::string def = s.is_flag ? "false" : s.default_value.empty() ? "none" : "`" + s.default_value + "`";
+    std::string env;
+    for (const auto& e : s.env) env += (env.empty() ? "" : ", ") + ("`" + e + "`");
+    out << "| " << cell(flag) << " | " << cell(def) << " | " << env << " | " << cell(s.help) << " |\n";
+  }
+  return out.str();
 }
 
 std::string option_set::help() const {

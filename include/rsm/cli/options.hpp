@@ -54,6 +54,8 @@ class option_set {
   const po::options_description& description() const { return desc_; }
   /// The full `rsm <command> --help` text.
   std::string help() const;
+  /// This command's options as a Markdown table (docs/configuration.md is made of these).
+  std::string markdown() const;
 
   struct spec {
     std::string name;
@@ -61,6 +63,8 @@ class option_set {
     std::vector<std::string> env;
     bool is_flag = false;
     bool is_secret = false;
+    std::string help;
+    std::string value_name;
   };
   const std::vector<spec>& specs() const { return specs_; }
 
