@@ -1,6 +1,7 @@
 #include "rsm/cli/app.hpp"
 #include "rsm/cli/commands.hpp"
 #include "rsm/log.hpp"
+#include "rsm/net/http_server.hpp"
 #include "rsm/net/runtime.hpp"
 #include "rsm/proxy/master_tracker.hpp"
 #include "rsm/proxy/server.hpp"
@@ -49,9 +50,8 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
                              proxy::parse_command_list(v.text("deny-command")));
   auto threads = static_cast<std::size_t>(v.integer("threads", 0, 256));
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
-  v.dur("client-idle-timeout");
-  v.dur("check-interval");
-  v.dur("failover-hold");
+  s.client_idle_timeout = v.dur("client-idle-timeout");
+  v.dur("check-interval");  // validated with --master too
 
   net::runtime rt({.data_threads = threads, .stop_deadline = std::chrono::seconds(5)});
   // Without --master, the master comes from the sentinels (discovery: lainlet or --sentinels).
@@ -71,9 +71,26 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
     err << "rsm proxy: cannot listen on " << s.listen.to_string() << ": " << e.what() << "\n";
     return 1;
   }
-  rt.on_stop([&server, &tracker] {
+  std::unique_ptr<net::http_server> http;
+  if (auto listen = v.addr("metrics-listen")) {
+    try {
+      http = std::make_unique<net::http_server>(rt.control().get_executor(), *listen);
+    } catch (const std::exception& e) {
+      err << "rsm proxy: cannot listen on " << listen->to_string() << ": " << e.what() << "\n";
+      return 1;
+    }
+    http->route("/metrics", [&server](const net::http_request_info&) {
+      metrics::exposition e;
+      server->add_metrics(e);
+      return net::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", e.text()};
+    });
+    log::info("proxy", "serving metrics", {{"addr", http->local_address().to_string()}});
+    rt.spawn("proxy-metrics", http->async_run());
+  }
+  rt.on_stop([&server, &tracker, &http] {
     server->stop();
     if (tracker) tracker->stop();
+    if (http) http->stop();
   });
   log::info("proxy", "listening", {{"addr", server->local_address().to_string()},
                                    {"master", master ? s.master.to_string() : "from the sentinels"},

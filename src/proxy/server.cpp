@@ -22,6 +22,18 @@ struct server::state {
   tcp::acceptor acceptor;
   std::atomic<std::size_t> clients{0};
   std::atomic<std::size_t> next_thread{0};
+  /// Counters for /metrics (relaxed: each is read on its own).
+  std::atomic<std::uint64_t> connections{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> commands{0};
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> auth_failures{0};
+  std::atomic<std::uint64_t> protocol_errors{0};
+  std::atomic<std::uint64_t> backend_errors{0};
+  std::atomic<std::uint64_t> no_master{0};
+  std::atomic<std::uint64_t> killed_on_switch{0};
+  std::atomic<std::uint64_t> master_changes{0};
+  std::atomic<std::uint64_t> idle_closed{0};
   bool stopped = false;
   /// Per data thread, the sessions living there (touched only from that thread): closed when
   /// the master they were opened on is replaced, as Sentinel's CLIENT KILL would close them.
@@ -116,6 +128,7 @@ class session : public session_base, public std::enable_shared_from_this<session
     for (;;) {
       auto master = co_await pick_master();
       if (!master) {
+        st_->no_master.fetch_add(1, std::memory_order_relaxed);
         co_await write_client_now("-ERR rsm proxy: no verified master for '" + st_->cfg.master_name +
                                   "' within " + to_string(st_->cfg.failover_hold) +
                                   " (failover in progress, or the sentinels cannot be reached)\r\n");
@@ -124,6 +137,7 @@ class session : public session_base, public std::enable_shared_from_this<session
       o.server = *master;
       opened = co_await redis::async_open(o);
       if (*opened) break;
+      st_->backend_errors.fetch_add(1, std::memory_order_relaxed);
       log::warn("proxy", "backend unavailable", {{"master", o.server.to_string()}, {"error", opened->error().message()}});
       if (!st_->tracker || std::chrono::steady_clock::now() >= until) {
         co_await write_client_now("-ERR rsm proxy: master " + o.server.to_string() + " unavailable: " +
@@ -158,6 +172,7 @@ class session : public session_base, public std::enable_shared_from_this<session
         auto step = parser_.parse(std::string_view(in).substr(parsed_));
         parsed_ += step.consumed;
         if (step.what == resp::parse_step::kind::error) {
+          st_->protocol_errors.fetch_add(1, std::memory_order_relaxed);
           co_await answer(std::string("-") + parser_.error_message() + "\r\n");
           co_await flush_and_close();
           co_return;
@@ -196,11 +211,39 @@ class session : public session_base, public std::enable_shared_from_this<session
         if (decision == verdict::close) co_return;
         if (decision == verdict::answered) continue;
         if (!note_mode()) ++outstanding_;
+        st_->commands.fetch_add(1, std::memory_order_relaxed);
         if (!co_await to_backend(frame)) co_return;
       }
-      auto [ec, n] = co_await client_.async_read_some(asio::buffer(buf), use_nothrow);
-      if (ec) co_return;
-      in.append(buf.data(), n);
+      auto read = co_await read_client(buf);
+      if (!read) co_return;
+      in.append(buf.data(), *read);
+    }
+  }
+
+  // The next bytes from the client. With --client-idle-timeout, a client that sends nothing for
+  // that long while no reply is due (not blocked, not subscribed: as Redis's `timeout`) is
+  // closed: nothing (an error or the idle close).
+  awaitable<std::optional<std::size_t>> read_client(std::array<char, 64 * 1024>& buf) {
+    auto idle = st_->cfg.client_idle_timeout;
+    for (;;) {
+      if (idle.count() <= 0) {
+        auto [ec, n] = co_await client_.async_read_some(asio::buffer(buf), use_nothrow);
+        if (ec) co_return std::nullopt;
+        co_return n;
+      }
+      using namespace asio::experimental::awaitable_operators;
+      asio::steady_timer timer(client_.get_executor(), idle);
+      auto r = co_await (client_.async_read_some(asio::buffer(buf), use_nothrow) || timer.async_wait(use_nothrow));
+      if (r.index() == 0) {
+        auto [ec, n] = std::get<0>(r);
+        if (ec) co_return std::nullopt;
+        co_return n;
+      }
+      if (outstanding_ == 0 && !unpaired_) {
+        st_->idle_closed.fetch_add(1, std::memory_order_relaxed);
+        close();
+        co_return std::nullopt;
+      }
     }
   }
 
@@ -231,6 +274,7 @@ class session : public session_base, public std::enable_shared_from_this<session
         co_return verdict::answered;
       }
       authenticated_ = authenticated_ || ok;
+      if (!ok) st_->auth_failures.fetch_add(1, std::memory_order_relaxed);
       co_await answer(ok ? "+OK\r\n"
                          : "-WRONGPASS invalid username-password pair or user is disabled.\r\n");
       co_return verdict::answered;
@@ -240,6 +284,7 @@ class session : public session_base, public std::enable_shared_from_this<session
       co_return verdict::answered;
     }
     if (auto refused = st_->cfg.commands.refusal(parser_.name().view(), parser_.first_arg().view())) {
+      st_->refused.fetch_add(1, std::memory_order_relaxed);
       co_await answer("-" + *refused + "\r\n");
       co_return verdict::answered;
     }
@@ -378,6 +423,7 @@ server::server(net::runtime& rt, settings s, master_tracker* tracker)
     tracker->on_change([weak](std::shared_ptr<const master_info> m) {
       auto st = weak.lock();
       if (!st) return;
+      st->master_changes.fetch_add(1, std::memory_order_relaxed);
       auto gen = m ? m->generation : ~std::uint64_t{0};
       // Each data thread closes its own sessions opened on an older master.
       for (std::size_t i = 0; i < st->registries.size(); ++i) {
@@ -389,6 +435,7 @@ server::server(net::runtime& rt, settings s, master_tracker* tracker)
             auto s = w.lock();
             if (!s) continue;
             if (s->generation() < gen) {
+              st->killed_on_switch.fetch_add(1, std::memory_order_relaxed);
               s->kill();
             } else {
               keep.push_back(w);
@@ -416,6 +463,31 @@ address server::local_address() const {
 
 std::size_t server::clients() const { return state_->clients.load(); }
 
+void server::add_metrics(metrics::exposition& e) const {
+  const auto& st = *state_;
+  auto n = [](const std::atomic<std::uint64_t>& c) { return static_cast<double>(c.load(std::memory_order_relaxed)); };
+  e.gauge("rsm_proxy_clients", "client connections open now", {}, static_cast<double>(st.clients.load()));
+  e.gauge("rsm_proxy_max_clients", "the --max-clients limit", {}, static_cast<double>(st.cfg.max_clients));
+  e.counter("rsm_proxy_connections_total", "client connections accepted", {}, n(st.connections));
+  e.counter("rsm_proxy_rejected_connections_total", "connections refused at --max-clients", {}, n(st.rejected));
+  e.counter("rsm_proxy_commands_total", "commands forwarded to the master", {}, n(st.commands));
+  e.counter("rsm_proxy_refused_commands_total", "commands refused by the topology policy", {}, n(st.refused));
+  e.counter("rsm_proxy_auth_failures_total", "AUTH attempts to the proxy with a wrong password", {}, n(st.auth_failures));
+  e.counter("rsm_proxy_protocol_errors_total", "clients closed for a protocol error", {}, n(st.protocol_errors));
+  e.counter("rsm_proxy_backend_errors_total", "failed connections to the master", {}, n(st.backend_errors));
+  e.counter("rsm_proxy_no_master_total", "clients answered that no master was verified in time", {}, n(st.no_master));
+  e.counter("rsm_proxy_idle_closed_total", "clients closed after --client-idle-timeout", {}, n(st.idle_closed));
+  e.counter("rsm_proxy_sessions_closed_on_switch_total", "sessions closed because the master was replaced", {},
+            n(st.killed_on_switch));
+  if (st.tracker) {
+    auto m = st.tracker->current();
+    e.gauge("rsm_proxy_master_up", "1 when a verified master is known", {}, m ? 1 : 0);
+    e.counter("rsm_proxy_master_changes_total", "changes of the verified master (including to none)", {},
+              n(st.master_changes));
+    if (m) e.gauge("rsm_proxy_master_info", "the verified master", {{"addr", m->addr.to_string()}}, 1);
+  }
+}
+
 void server::stop() {
   if (state_->stopped) return;
   state_->stopped = true;
@@ -441,11 +513,13 @@ awaitable<void> server::async_run() {
     if (st->clients.load() >= st->cfg.max_clients) {
       // As Redis answers past maxclients.
       static const std::string full = "-ERR max number of clients reached\r\n";
+      st->rejected.fetch_add(1, std::memory_order_relaxed);
       asio::write(socket, asio::buffer(full), ignored);
       socket.close(ignored);
       continue;
     }
     ++st->clients;
+    st->connections.fetch_add(1, std::memory_order_relaxed);
     auto s = std::make_shared<session>(st, std::move(socket), rt.data_count() == 0 ? 0 : i);
     asio::co_spawn(ctx, session::run(s), asio::detached);
   }

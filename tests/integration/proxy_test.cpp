@@ -1,4 +1,5 @@
 // rsm proxy (dedicated backend mode) in front of a real redis-server.
+#include "rsm/metrics/prometheus.hpp"
 #include "rsm/redis/commands.hpp"
 #include "rsm/redis/subscriber.hpp"
 #include "rsm/resp/reply_reader.hpp"
@@ -12,6 +13,7 @@
 #include <boost/asio/write.hpp>
 
 #include <catch2/catch.hpp>
+#include <rapidjson/document.h>
 
 #include <fstream>
 #include <thread>
@@ -258,4 +260,72 @@ TEST_CASE("proxy: redis-cli --pipe of 100k commands", "[integration][proxy]") {
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("errors: 0, replies: 100000") != std::string::npos);
   CHECK(redis->command({"DBSIZE"}).integer == 100000);
+}
+
+TEST_CASE("proxy: /metrics counts connections and commands and refusals and rsm status shows them",
+          "[integration][proxy]") {
+  auto redis = test::server_process::redis();
+  address metrics_addr{"127.0.0.1", test::free_port()};
+  proxy_process proxy(redis->addr(), {"--metrics-listen", metrics_addr.to_string()});
+  for (int i = 0; i < 5; ++i) CHECK(test::sync_command(proxy.addr, {"INCR", "n"}).integer == i + 1);
+  CHECK(test::sync_command(proxy.addr, {"SHUTDOWN"}).is_error());
+  auto r = test::run_program({"curl", "-sf", "http://" + metrics_addr.to_string() + "/metrics"});
+  REQUIRE(r.exit_code == 0);
+  auto parsed = metrics::parse_exposition(r.out);
+  REQUIRE(parsed);
+  auto value = [&](const std::string& name) {
+    for (const auto& s : parsed->samples) {
+      if (s.name == name) return s.value;
+    }
+    FAIL("no sample " << name << " in\n" << r.out);
+    return -1.0;
+  };
+  // The readiness PING of proxy_process is one more connection and command.
+  CHECK(value("rsm_proxy_connections_total") >= 7);
+  CHECK(value("rsm_proxy_commands_total") >= 6);
+  CHECK(value("rsm_proxy_refused_commands_total") == 1);
+  CHECK(value("rsm_proxy_max_clients") == 10000);
+
+  // `rsm status --proxy` reads them.
+  auto st = test::run_program({k_rsm, "status", "--json", "--redis", redis->addr().to_string(),
+                               "--proxy", metrics_addr.to_string()});
+  INFO(st.out << st.err);
+  rapidjson::Document d;
+  d.Parse(st.out.c_str());
+  REQUIRE_FALSE(d.HasParseError());
+  REQUIRE(d.HasMember("proxy"));
+  const auto& m = d["proxy"]["metrics"];
+  REQUIRE(m.HasMember("rsm_proxy_refused_commands_total"));
+  CHECK(m["rsm_proxy_refused_commands_total"].GetDouble() == 1);
+  CHECK(m["rsm_proxy_clients"].GetDouble() >= 0);
+}
+
+TEST_CASE("proxy: --client-idle-timeout closes idle clients but not blocked ones", "[integration][proxy]") {
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr(), {"--client-idle-timeout", "300ms"});
+  asio::io_context ctx;
+  tcp::endpoint ep(asio::ip::make_address(proxy.addr.host), proxy.addr.port);
+  tcp::socket idle(ctx);
+  idle.connect(ep);
+  tcp::socket blocked(ctx);
+  blocked.connect(ep);
+  std::string blpop = "*3\r\n$5\r\nBLPOP\r\n$5\r\nqueue\r\n$1\r\n2\r\n";  // blocks 2 s
+  asio::write(blocked, asio::buffer(blpop));
+  // The idle client is closed after about 300 ms: its read ends with EOF.
+  std::array<char, 64> buf;
+  error_code ec;
+  auto start = std::chrono::steady_clock::now();
+  idle.read_some(asio::buffer(buf), ec);
+  auto took = std::chrono::steady_clock::now() - start;
+  CHECK(ec == asio::error::eof);
+  CHECK(took >= 250ms);
+  CHECK(took < 5s);
+  // The blocked client still gets its reply (a null array after 2 s), and is then idle.
+  std::string got;
+  while (got.find("\r\n") == std::string::npos) {
+    auto n = blocked.read_some(asio::buffer(buf), ec);
+    REQUIRE_FALSE(ec);
+    got.append(buf.data(), n);
+  }
+  CHECK(got == "*-1\r\n");
 }

@@ -13,6 +13,7 @@
 ///     └──── client writer ◀┴──── reply_parser (counts replies) ◀──read── Redis
 #include "rsm/address.hpp"
 #include "rsm/duration.hpp"
+#include "rsm/metrics/prometheus.hpp"
 #include "rsm/net/runtime.hpp"
 #include "rsm/proxy/policy.hpp"
 
@@ -29,6 +30,8 @@ struct settings {
   std::string password;
   std::string requirepass;
   std::size_t max_clients = 10000;
+  /// Close a client idle this long with no reply due (0: never), as Redis's `timeout`.
+  duration client_idle_timeout{0};
   duration connect_timeout{std::chrono::seconds(2)};
   /// Bytes of backend replies held for a client that reads slowly; past it the proxy stops
   /// reading that client's backend (Redis's own client-output-buffer-limit then applies).
@@ -54,6 +57,8 @@ class server {
   awaitable<void> async_run();
   void stop();
   std::size_t clients() const;
+  /// rsm_proxy_* gauges and counters (any thread).
+  void add_metrics(metrics::exposition& e) const;
 
   struct state;
 
