@@ -8,14 +8,27 @@ DATA_DIR=${DATA_DIR:-/redis/data}
 BACKUP_DIR=${BACKUP_DIR:-/redis/backup}
 cli() { redis-cli -p "$PORT" ${REDIS_PASSWORD:+--no-auth-warning -a "$REDIS_PASSWORD"} "$@"; }
 
-before=$(cli LASTSAVE)
+# rdb_saves counts finished saves (LASTSAVE has a one-second resolution: a save finished in the
+# same second as the previous one would look like no save at all).
+info() { cli INFO persistence | tr -d '\r' | sed -n "s/^$1://p"; }
+saves() { # rdb_saves (Redis 7); before it, LASTSAVE, made safe by a second's wait below
+  local n
+  n=$(info rdb_saves)
+  if [ -n "$n" ]; then echo "$n"; else cli LASTSAVE; fi
+}
+[ -n "$(info rdb_saves)" ] || sleep 1
+before=$(saves)
 cli BGSAVE >/dev/null
-for _ in $(seq 1 600); do
-  [ "$(cli LASTSAVE)" != "$before" ] && break
-  sleep 1
+for _ in $(seq 1 6000); do
+  [ "$(saves)" != "$before" ] && [ "$(info rdb_bgsave_in_progress)" = 0 ] && break
+  sleep 0.1
 done
-if [ "$(cli LASTSAVE)" = "$before" ]; then
+if [ "$(saves)" = "$before" ]; then
   echo "backup: BGSAVE did not finish within 10 minutes" >&2
+  exit 1
+fi
+if [ "$(info rdb_last_bgsave_status)" != ok ]; then
+  echo "backup: BGSAVE failed; see the redis log" >&2
   exit 1
 fi
 mkdir -p "$BACKUP_DIR"

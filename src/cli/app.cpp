@@ -92,6 +92,24 @@ std::unique_ptr<discovery::source> make_discovery(const values& v) {
   return discovery::make_lainlet(std::move(s));
 }
 
+std::unique_ptr<net::http_server> open_http(net::runtime& rt, const address& listen,
+                                            std::string_view command, std::ostream& err) {
+  try {
+    return std::make_unique<net::http_server>(rt.control().get_executor(), listen);
+  } catch (const std::exception& e) {
+    err << "rsm " << command << ": cannot listen on " << listen.to_string() << ": " << e.what() << "\n";
+    return nullptr;
+  }
+}
+
+void serve_metrics(net::http_server& http, std::function<void(metrics::exposition&)> fill) {
+  http.route("/metrics", [fill = std::move(fill)](const net::http_request_info&) {
+    metrics::exposition e;
+    fill(e);
+    return net::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", e.text()};
+  });
+}
+
 void apply_logging(const values& v) {
   log::set_level(*log::parse_level(v.text("log-level")));
   log::set_format(*log::parse_format(v.text("log-format")));

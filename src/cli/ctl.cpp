@@ -114,12 +114,8 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
 
   std::unique_ptr<net::http_server> http;
   if (auto listen = v.addr("http-listen")) {
-    try {
-      http = std::make_unique<net::http_server>(rt.control().get_executor(), *listen);
-    } catch (const std::exception& e) {
-      err << "rsm ctl: cannot listen on " << listen->to_string() << ": " << e.what() << "\n";
-      return 1;
-    }
+    http = open_http(rt, *listen, "ctl", err);
+    if (!http) return 1;
     ctl::add_routes(*http, c);
     log::info("ctl", "serving /status and /metrics", {{"addr", http->local_address().to_string()}});
     rt.spawn("ctl-http", http->async_run());

@@ -73,17 +73,9 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   }
   std::unique_ptr<net::http_server> http;
   if (auto listen = v.addr("metrics-listen")) {
-    try {
-      http = std::make_unique<net::http_server>(rt.control().get_executor(), *listen);
-    } catch (const std::exception& e) {
-      err << "rsm proxy: cannot listen on " << listen->to_string() << ": " << e.what() << "\n";
-      return 1;
-    }
-    http->route("/metrics", [&server](const net::http_request_info&) {
-      metrics::exposition e;
-      server->add_metrics(e);
-      return net::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", e.text()};
-    });
+    http = open_http(rt, *listen, "proxy", err);
+    if (!http) return 1;
+    serve_metrics(*http, [&server](metrics::exposition& e) { server->add_metrics(e); });
     log::info("proxy", "serving metrics", {{"addr", http->local_address().to_string()}});
     rt.spawn("proxy-metrics", http->async_run());
   }

@@ -293,11 +293,8 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
   cs.cfg.flap_window = std::max(interval * 3, duration(std::chrono::seconds(5)));
   cs.timeout = std::chrono::seconds(2);
   ctl::controller controller(ex, cs, discovery::make_lainlet(ls));
-  std::unique_ptr<net::http_server> ctl_http;
-  try {
-    ctl_http = std::make_unique<net::http_server>(ex, address{"127.0.0.1", 0});
-  } catch (const std::exception& e) {
-    err << "rsm up: cannot listen for the controller: " << e.what() << "\n";
+  auto ctl_http = open_http(rt, address{"127.0.0.1", 0}, "up", err);
+  if (!ctl_http) {
     cleanup_dir();
     return 1;
   }

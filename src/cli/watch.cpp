@@ -56,16 +56,10 @@ int run_watch(const values& v, std::ostream& out, std::ostream& err) {
 
   std::unique_ptr<net::http_server> http;
   if (auto listen = v.addr("metrics-listen")) {
-    try {
-      http = std::make_unique<net::http_server>(rt.control().get_executor(), *listen);
-    } catch (const std::exception& e) {
-      err << "rsm watch: cannot listen on " << listen->to_string() << ": " << e.what() << "\n";
-      return 1;
-    }
-    http->route("/metrics", [&w](const net::http_request_info&) {
-      metrics::exposition e;
+    http = open_http(rt, *listen, "watch", err);
+    if (!http) return 1;
+    serve_metrics(*http, [&w](metrics::exposition& e) {
       if (w.state()) observe::add_metrics(e, *w.state(), w.last_assessment());
-      return net::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", e.text()};
     });
     log::info("watch", "serving metrics", {{"addr", http->local_address().to_string()}});
     rt.spawn("metrics", http->async_run());

@@ -2,7 +2,11 @@
 /// `rsm <command> [options]`: the dispatcher and the table of commands.
 #include "rsm/cli/options.hpp"
 #include "rsm/discovery/source.hpp"
+#include "rsm/metrics/prometheus.hpp"
+#include "rsm/net/http_server.hpp"
+#include "rsm/net/runtime.hpp"
 
+#include <functional>
 #include <memory>
 
 #include <ostream>
@@ -34,6 +38,13 @@ void add_discovery_options(option_set& set);
 /// (procwatcher JSON, static), or else lainlet (--lainlet, --app, --redis-proc, ...).
 /// Throws usage_error for bad values or an unreadable topology file.
 std::unique_ptr<discovery::source> make_discovery(const values& v);
+
+/// An HTTP server on `listen` (on the control context), or null after one line on `err`:
+/// "rsm <command>: cannot listen on <addr>: <why>".
+std::unique_ptr<net::http_server> open_http(net::runtime& rt, const address& listen,
+                                            std::string_view command, std::ostream& err);
+/// Routes GET /metrics to a Prometheus exposition that `fill` writes at each request.
+void serve_metrics(net::http_server& http, std::function<void(metrics::exposition&)> fill);
 
 /// Applies --log-level and --log-format.
 void apply_logging(const values& v);
