@@ -22,11 +22,11 @@ struct tracking_proxy {
   address addr;
   std::unique_ptr<test::child_process> child;
 
-  explicit tracking_proxy(const test::group& g) {
+  explicit tracking_proxy(const test::group& g, std::string failover_hold = "10s") {
     addr = {"127.0.0.1", test::free_port()};
     child = std::make_unique<test::child_process>(std::vector<std::string>{
         k_rsm, "proxy", "--listen", addr.to_string(), "--sentinels", g.sentinel_list(),
-        "--threads", "2", "--check-interval", "500ms", "--failover-hold", "10s"});
+        "--threads", "2", "--check-interval", "500ms", "--failover-hold", failover_hold});
     for (int i = 0; i < 300; ++i) {
       try {
         auto r = test::sync_command(addr, {"PING"}, 500ms);
@@ -105,4 +105,70 @@ TEST_CASE("proxy: all sentinels stopped keeps serving the verified master",
   std::this_thread::sleep_for(1500ms);  // three check intervals: nothing to await but time
   CHECK(test::sync_command(proxy.addr, {"INCR", "k"}, 5s).integer == 2);
   CHECK(g.redis[0]->command({"GET", "k"}).str == "2");
+}
+
+namespace {
+
+// Makes `sentinel` monitor `where` under the group's master name instead of the real master.
+void misdirect(test::server_process& sentinel, const address& where) {
+  CHECK(sentinel.command({"SENTINEL", "REMOVE", "master_service"}).is_ok());
+  CHECK(sentinel.command({"SENTINEL", "MONITOR", "master_service", where.host,
+                          std::to_string(where.port), "2"}).is_ok());
+}
+
+// The port of the node a new connection through the proxy reaches (CONFIG GET is allowed).
+std::string backend_port(const address& proxy) {
+  auto r = test::sync_command(proxy, {"CONFIG", "GET", "port"}, 5s);
+  return r.elements.size() == 2 ? r.elements[1].str : r.str;
+}
+
+}  // namespace
+
+TEST_CASE("proxy: one sentinel of three naming a replica does not move the proxy",
+          "[integration][proxy][failover]") {
+  test::group g;
+  tracking_proxy proxy(g);
+  auto master_port = std::to_string(g.redis[0]->addr().port);
+  REQUIRE(backend_port(proxy.addr) == master_port);
+  misdirect(*g.sentinels[2], g.redis[1]->addr());
+  REQUIRE(g.sentinels[2]->command({"SENTINEL", "GET-MASTER-ADDR-BY-NAME", "master_service"})
+              .elements.at(1).str == std::to_string(g.redis[1]->addr().port));
+  // Over six check intervals, every new session still reaches the master the majority names.
+  auto until = std::chrono::steady_clock::now() + 3s;
+  int sessions = 0;
+  while (std::chrono::steady_clock::now() < until) {
+    CHECK(backend_port(proxy.addr) == master_port);
+    ++sessions;
+  }
+  CHECK(sessions > 10);
+}
+
+TEST_CASE("proxy: a node that says ROLE slave is never routed even when every sentinel names it",
+          "[integration][proxy][failover]") {
+  test::group g;
+  tracking_proxy proxy(g, "1s");
+  REQUIRE(test::sync_command(proxy.addr, {"SET", "k", "before"}).is_ok());
+  auto replica = g.redis[1]->addr();
+  for (auto& s : g.sentinels) misdirect(*s, replica);
+  // The proxy notices within a few checks; from then on a new client gets the proxy's clear
+  // error after --failover-hold, never the replica (whose answer would be READONLY).
+  auto deadline = std::chrono::steady_clock::now() + 20s;
+  std::string answer;
+  while (std::chrono::steady_clock::now() < deadline) {
+    resp::reply r;
+    try {
+      r = test::sync_command(proxy.addr, {"SET", "k", "after"}, 5s);
+    } catch (const std::exception&) {
+      continue;  // a session closed as the proxy dropped the old master: expected, try again
+    }
+    CHECK(r.str.find("READONLY") == std::string::npos);
+    if (r.is_error()) {
+      answer = r.str;
+      break;
+    }
+  }
+  INFO(answer);
+  CHECK(answer.find("no verified master") != std::string::npos);
+  // And it stays so while the sentinels keep naming a replica.
+  CHECK(test::sync_command(proxy.addr, {"GET", "k"}, 5s).str.find("no verified master") != std::string::npos);
 }
