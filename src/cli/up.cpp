@@ -46,8 +46,8 @@ option_set up_options() {
                "connect, then every change as `rsm watch` does. Ctrl-C or SIGTERM stops it all.");
   s.text("redis", "3", "how many redis-servers", {}, "N")
       .text("sentinels", "3", "how many sentinels", {}, "N")
-      .text("dir", "", "work directory: configs, logs and data (default: a new temporary\n"
-                       "directory, removed at exit; a given one is kept)", {}, "DIR")
+      .text("dir", "", "work directory for configs, logs and data, kept at exit (without it: a\n"
+                       "new temporary directory, removed at exit)", {}, "DIR")
       .text("port", "8889", "the proxy's port on 127.0.0.1 (0: any free port)", {}, "PORT")
       .secret("password", "requirepass of the nodes; clients AUTH to the proxy with it too")
       .text("master-name", "master_service", "the master name the sentinels monitor", {}, "NAME")
