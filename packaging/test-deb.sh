@@ -27,16 +27,21 @@ dpkg --root="$root" --force-depends --force-script-chrootless -i "$deb" >"$work/
 }
 dpkg --root="$root" -s rsm | grep -q '^Status: install ok installed$'
 
+fail() { echo "test-deb: $*" >&2; exit 1; }
 for f in usr/bin/rsm usr/share/man/man1/rsm.1.gz etc/rsm/rsm.ini \
          usr/lib/systemd/system/rsm-proxy.service usr/lib/systemd/system/rsm-ctl.service; do
-  [ -e "$root/$f" ] || { echo "test-deb: /$f missing from the package" >&2; exit 1; }
+  [ -e "$root/$f" ] || fail "/$f missing from the package"
 done
-grep -qx '/etc/rsm/rsm.ini' "$root/var/lib/dpkg/info/rsm.conffiles"
-if ldd "$root/usr/bin/rsm" | grep -q 'not found'; then
-  ldd "$root/usr/bin/rsm" >&2
-  exit 1
+grep -qx '/etc/rsm/rsm.ini' "$root/var/lib/dpkg/info/rsm.conffiles" || fail "/etc/rsm/rsm.ini is not a conffile"
+libs=$(ldd "$root/usr/bin/rsm")
+if grep -q 'not found' <<<"$libs"; then
+  fail "libraries missing: $libs"
 fi
-"$root/usr/bin/rsm" --help | grep -q '^Usage: rsm <command>'
-"$root/usr/bin/rsm" proxy --help | grep -q -- '--listen'
-zcat "$root/usr/share/man/man1/rsm.1.gz" | grep -q '^\.TH RSM 1'
+# Whole outputs first, then grep: `rsm ... | grep -q` could end rsm with SIGPIPE (pipefail).
+help=$("$root/usr/bin/rsm" --help) || fail "rsm --help failed"
+grep -q '^Usage: rsm <command>' <<<"$help" || fail "unexpected rsm --help: $help"
+proxy_help=$("$root/usr/bin/rsm" proxy --help) || fail "rsm proxy --help failed"
+grep -q -- '--listen' <<<"$proxy_help" || fail "rsm proxy --help lacks --listen"
+man_page=$(zcat "$root/usr/share/man/man1/rsm.1.gz") || fail "the man page does not unpack"
+grep -q '^\.TH RSM 1' <<<"$man_page" || fail "the man page has no .TH header"
 echo "test-deb: dpkg -i into a private root works; rsm --help runs from it"

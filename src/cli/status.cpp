@@ -132,6 +132,8 @@ awaitable<void> run_status_job(status_job* job) {
 }  // namespace
 
 int run_status(const values& v, std::ostream& out, std::ostream&) {
+  // The runtime first: the job's sockets (discovery's) must go before the io_context they use.
+  net::runtime rt({.data_threads = 0, .stop_deadline = std::chrono::seconds(1)});
   status_job job;
   job.timeout = v.dur("timeout");
   if (job.timeout.count() <= 0) throw usage_error("--timeout must be more than 0");
@@ -146,7 +148,6 @@ int run_status(const values& v, std::ostream& out, std::ostream&) {
   job.out = &out;
   job.source = make_discovery(v);
 
-  net::runtime rt({.data_threads = 0, .stop_deadline = std::chrono::seconds(1)});
   rt.spawn("status", run_status_job(&job));
   int rc = rt.run();
   out.flush();
