@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <charconv>
+#include <limits>
 #include <cstdlib>
 
 namespace rsm::redis {
@@ -73,7 +74,15 @@ long long info::total_keys() const {
   long long total = 0;
   for (const auto& [db, value] : s->second) {
     auto pairs = parse_info_pairs(value);
-    if (auto k = pairs.find("keys"); k != pairs.end()) total += std::atoll(k->second.c_str());
+    auto k = pairs.find("keys");
+    if (k == pairs.end()) continue;
+    // A count that is not a whole non-negative number is ignored; the sum saturates (found by
+    // the fuzzer: atoll's clamped values overflowed the sum).
+    long long n = 0;
+    const auto& text = k->second;
+    auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
+    if (ec != std::errc() || p != text.data() + text.size() || n < 0) continue;
+    total = n > std::numeric_limits<long long>::max() - total ? std::numeric_limits<long long>::max() : total + n;
   }
   return total;
 }

@@ -4,6 +4,8 @@
 
 #include <catch2/catch.hpp>
 
+#include <limits>
+
 using namespace rsm;
 using namespace rsm::redis;
 using resp::reply;
@@ -49,6 +51,15 @@ TEST_CASE("INFO parsing tolerates LF-only and headerless input", "[unit][info]")
   CHECK(pairs["offset"] == "99");
   CHECK(parse_info("").sections().empty());
   CHECK(parse_info("# Keyspace\r\n").total_keys() == 0);
+}
+
+TEST_CASE("keyspace counts that overflow or are not numbers never overflow the total", "[unit][info]") {
+  // Found by the fuzzer (UBSan: signed overflow in total_keys).
+  auto huge = parse_info("# Keyspace\r\ndb0:keys=9223372036854775807,expires=0\r\ndb1:keys=3\r\n");
+  CHECK(huge.total_keys() == std::numeric_limits<long long>::max());
+  auto junk = parse_info("# Keyspace\r\ndb0:keys=777777777777777777777777777777\r\ndb1:keys=x\r\n"
+                         "db2:keys=-5\r\ndb3:keys=4\r\n");
+  CHECK(junk.total_keys() == 4);
 }
 
 TEST_CASE("ROLE replies parse for master and replica and sentinel", "[unit][role]") {
