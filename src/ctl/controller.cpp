@@ -10,7 +10,6 @@
 #include <rapidjson/writer.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
-#include <set>
 
 namespace rsm::ctl {
 
@@ -147,26 +146,16 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
 namespace {
 
 void reconcile_followers(const std::shared_ptr<controller::state>& st) {
-  std::set<address> wanted;
-  if (st->group) {
-    for (const auto& [i, a] : st->group->sentinels) wanted.insert(a);
-  }
+  sentinel::follow_settings fs;
+  fs.password = st->cfg.sentinel_password;
+  fs.connect_timeout = st->cfg.timeout;
+  fs.channels = {"+switch-master", "+sdown", "-sdown", "+odown", "+failover-end", "+reset-master"};
   std::weak_ptr<controller::state> weak = st;
-  st->followers.update(wanted, [weak](address where) {
+  st->followers.follow_sentinels(st->group, fs, [weak](const address& where, const sentinel::event& ev) {
     auto st = weak.lock();
-    sentinel::follow_settings fs;
-    fs.sentinel = where;
-    fs.password = st->cfg.sentinel_password;
-    fs.connect_timeout = st->cfg.timeout;
-    fs.channels = {"+switch-master", "+sdown", "-sdown", "+odown", "+failover-end", "+reset-master"};
-    sentinel::follow_handlers h;
-    h.on_event = [weak, where](const sentinel::event& ev) {
-      auto st = weak.lock();
-      if (!st || ev.master_name != st->cfg.cfg.master_name) return;
-      if (ev.type == "+switch-master") ++st->failovers_seen;
-      st->poke("sentinel " + where.to_string() + " " + ev.type);
-    };
-    return sentinel::async_follow(std::move(fs), std::move(h));
+    if (!st || ev.master_name != st->cfg.cfg.master_name) return;
+    if (ev.type == "+switch-master") ++st->failovers_seen;
+    st->poke("sentinel " + where.to_string() + " " + ev.type);
   });
 }
 

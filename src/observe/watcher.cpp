@@ -7,7 +7,6 @@
 #include <rapidjson/writer.h>
 
 #include <ctime>
-#include <set>
 
 namespace rsm::observe {
 
@@ -89,28 +88,21 @@ struct watcher::impl {
   }
 
   void reconcile_subscribers() {
-    std::set<address> wanted;
-    if (group) {
-      for (const auto& [inst, a] : group->sentinels) wanted.insert(a);
-    }
-    followers.update(wanted, [this](address where) {
-      sentinel::follow_settings fs;
-      fs.sentinel = where;
-      fs.password = cfg.observe.sentinel_password;
-      fs.connect_timeout = cfg.observe.timeout;
-      sentinel::follow_handlers h;
-      h.on_subscribed = [this, where] { print({"sentinel-subscribed", {{"sentinel", where.to_string()}}}); };
-      h.on_event = [this, where](const sentinel::event& ev) {
-        if (ev.type == "+switch-master" && ev.master_name == cfg.observe.master_name && ev.master_addr) {
-          set_master(ev.master_addr, "sentinel " + where.to_string());
-          poke.cancel();
-        } else if (auto line = from_sentinel(ev, cfg.observe.master_name, where)) {
-          print(*line);
-          poke.cancel();
-        }
-      };
-      return sentinel::async_follow(std::move(fs), std::move(h));
-    });
+    sentinel::follow_settings fs;
+    fs.password = cfg.observe.sentinel_password;
+    fs.connect_timeout = cfg.observe.timeout;
+    followers.follow_sentinels(
+        group, fs,
+        [this](const address& where, const sentinel::event& ev) {
+          if (ev.type == "+switch-master" && ev.master_name == cfg.observe.master_name && ev.master_addr) {
+            set_master(ev.master_addr, "sentinel " + where.to_string());
+            poke.cancel();
+          } else if (auto line = from_sentinel(ev, cfg.observe.master_name, where)) {
+            print(*line);
+            poke.cancel();
+          }
+        },
+        [this](const address& where) { print({"sentinel-subscribed", {{"sentinel", where.to_string()}}}); });
   }
 
   awaitable<void> discovery_loop() {

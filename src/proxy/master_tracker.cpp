@@ -11,7 +11,6 @@
 #include <boost/asio/post.hpp>
 
 #include <map>
-#include <set>
 
 namespace rsm::proxy {
 
@@ -159,26 +158,16 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
 }
 
 void follow(const std::shared_ptr<master_tracker::state>& st) {
-  std::set<address> wanted;
-  if (st->group) {
-    for (const auto& [i, a] : st->group->sentinels) wanted.insert(a);
-  }
+  sentinel::follow_settings fs;
+  fs.password = st->cfg.sentinel_password;
+  fs.connect_timeout = st->cfg.timeout;
+  fs.channels = {"+switch-master", "+odown", "-odown", "+failover-end", "+sdown"};
   std::weak_ptr<master_tracker::state> weak = st;
-  st->followers.update(wanted, [weak](address where) {
+  st->followers.follow_sentinels(st->group, fs, [weak](const address& where, const sentinel::event& ev) {
     auto st = weak.lock();
-    sentinel::follow_settings fs;
-    fs.sentinel = where;
-    fs.password = st->cfg.sentinel_password;
-    fs.connect_timeout = st->cfg.timeout;
-    fs.channels = {"+switch-master", "+odown", "-odown", "+failover-end", "+sdown"};
-    sentinel::follow_handlers h;
-    h.on_event = [weak, where](const sentinel::event& ev) {
-      auto st = weak.lock();
-      if (!st || ev.master_name != st->cfg.master_name) return;
-      if (ev.type == "+sdown" && ev.instance_type != "master") return;
-      st->trigger(ev.type + " from sentinel " + where.to_string());
-    };
-    return sentinel::async_follow(std::move(fs), std::move(h));
+    if (!st || ev.master_name != st->cfg.master_name) return;
+    if (ev.type == "+sdown" && ev.instance_type != "master") return;
+    st->trigger(ev.type + " from sentinel " + where.to_string());
   });
 }
 

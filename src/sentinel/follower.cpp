@@ -74,6 +74,24 @@ void follower_set::update(const std::set<address>& wanted, const factory& make) 
   }
 }
 
+void follower_set::follow_sentinels(const std::optional<topology::group>& group,
+                                    const follow_settings& base,
+                                    std::function<void(const address&, const event&)> on_event,
+                                    std::function<void(const address&)> on_subscribed) {
+  std::set<address> wanted;
+  if (group) {
+    for (const auto& [instance, a] : group->sentinels) wanted.insert(a);
+  }
+  update(wanted, [&base, &on_event, &on_subscribed](address where) {
+    follow_settings fs = base;
+    fs.sentinel = where;
+    follow_handlers h;
+    if (on_event) h.on_event = [on_event, where](const event& ev) { on_event(where, ev); };
+    if (on_subscribed) h.on_subscribed = [on_subscribed, where] { on_subscribed(where); };
+    return async_follow(std::move(fs), std::move(h));
+  });
+}
+
 void follower_set::stop_all() {
   for (auto& [a, sig] : running_) sig->emit(asio::cancellation_type::terminal);
   running_.clear();

@@ -7,10 +7,12 @@
 #include "rsm/duration.hpp"
 #include "rsm/net/asio.hpp"
 #include "rsm/sentinel/event.hpp"
+#include "rsm/topology/group.hpp"
 
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -44,6 +46,11 @@ class follower_set {
 
   /// Starts followers for new addresses (with `make`) and cancels those no longer wanted.
   void update(const std::set<address>& wanted, const factory& make);
+  /// Follows every sentinel of `group` (none without one) with `base` (its `sentinel` set per
+  /// address); `on_event` and `on_subscribed` get the sentinel's address beside what they report.
+  void follow_sentinels(const std::optional<topology::group>& group, const follow_settings& base,
+                        std::function<void(const address&, const event&)> on_event,
+                        std::function<void(const address&)> on_subscribed = {});
   void stop_all();
 
  private:
