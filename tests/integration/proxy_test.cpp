@@ -37,15 +37,7 @@ struct proxy_process {
                                      master.to_string(), "--threads", "2"};
     for (auto& e : extra) argv.push_back(e);
     child = std::make_unique<test::child_process>(argv);
-    for (int i = 0; i < 200; ++i) {
-      try {
-        test::sync_command(addr, {"PING"}, 200ms);
-        return;
-      } catch (const std::exception&) {
-        std::this_thread::sleep_for(10ms);
-      }
-    }
-    FAIL("proxy did not start: " << child->stderr_text());
+    if (!test::await_ping(addr, 5s)) FAIL("proxy did not start: " << child->stderr_text());
   }
 };
 

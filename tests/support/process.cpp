@@ -124,6 +124,21 @@ resp::reply sync_command(const address& a, const std::vector<std::string>& args,
   return out;
 }
 
+bool await_ping(const address& a, std::chrono::milliseconds timeout,
+                const std::function<bool(const resp::reply&)>& accept) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    try {
+      auto r = sync_command(a, {"PING"}, 500ms);
+      if (!accept || accept(r)) return true;
+    } catch (const std::exception&) {
+      // not listening yet
+    }
+    if (std::chrono::steady_clock::now() > deadline) return false;
+    std::this_thread::sleep_for(10ms);
+  }
+}
+
 server_process::server_process(kind k, std::vector<std::string> extra)
     : kind_(k), extra_(std::move(extra)), dir_(k == kind::redis ? "redis" : "sentinel") {}
 

@@ -11,6 +11,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -92,6 +93,11 @@ class server_process {
   std::uint16_t port_ = 0;
   pid_t pid_ = -1;
 };
+
+/// Sends PING to `a` until a reply is `accept`ed (by default: any reply, NOAUTH too), within
+/// `timeout`; false if none was.
+bool await_ping(const address& a, std::chrono::milliseconds timeout,
+                const std::function<bool(const resp::reply&)>& accept = {});
 
 /// Result of running a program to completion.
 struct process_result {
