@@ -76,7 +76,6 @@ struct up_job {
   std::ostream* out = nullptr;
 
   net::runtime* rt = nullptr;
-  lainlet::emulator* emulator = nullptr;
   ctl::controller* controller = nullptr;
   proxy::master_tracker* tracker = nullptr;
   proxy::server* proxy = nullptr;
@@ -328,7 +327,6 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
   observe::watcher watcher(ex, ws, discovery::make_lainlet(ls),
                            [&out](std::string_view l) { out << l << "\n" << std::flush; });
 
-  job.emulator = &emulator;
   job.controller = &controller;
   job.tracker = &tracker;
   job.proxy = proxy_server.get();
