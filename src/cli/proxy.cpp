@@ -41,6 +41,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
     throw usage_error("--backend-mode must be shared or dedicated");
   }
   if (master) s.master = *master;
+  s.backend = v.text("backend-mode") == "dedicated" ? proxy::backend_mode::dedicated : proxy::backend_mode::shared;
   s.failover_hold = v.dur("failover-hold");
   s.master_name = v.text("master-name");
   s.password = v.text("password");
@@ -87,10 +88,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   log::info("proxy", "listening", {{"addr", server->local_address().to_string()},
                                    {"master", master ? s.master.to_string() : "from the sentinels"},
                                    {"threads", threads},
-                                   {"backend-mode", "dedicated"}});
-  if (v.text("backend-mode") == "shared") {
-    log::warn("proxy", "shared backend mode is not in this build yet: using dedicated connections");
-  }
+                                   {"backend-mode", v.text("backend-mode")}});
   if (tracker) rt.spawn("proxy-master-tracker", tracker->async_run());
   rt.spawn("proxy-accept", server->async_run());
   return rt.run();

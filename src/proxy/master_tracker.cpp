@@ -133,9 +133,16 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
     co_return;
   }
   std::optional<address> best;
+  // The newest configuration wins: a higher config-epoch can only come from a failover that a
+  // majority of the sentinels authorized (they elected its leader), so sentinels still naming
+  // the old master are merely behind. Within one epoch, the address most sentinels name.
+  // (A sentinel re-pointed by hand with SENTINEL MONITOR starts over at epoch 0.)
   std::pair<int, long long> best_v{0, 0};
+  auto newer = [](const std::pair<int, long long>& a, const std::pair<int, long long>& b) {
+    return std::pair(a.second, a.first) > std::pair(b.second, b.first);
+  };
   for (const auto& [a, v] : votes) {
-    if (v > best_v) {
+    if (!best || newer(v, best_v)) {
       best = a;
       best_v = v;
     }
@@ -146,7 +153,7 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
     co_return;
   }
   if (best_v.first < majority && votes.size() > 1) {
-    reason += "; sentinels disagree, highest config-epoch taken";
+    reason += "; sentinels disagree, the highest config-epoch taken";
   }
   if (!co_await says_master(*best, st->cfg)) {
     st->last_problem = "role";

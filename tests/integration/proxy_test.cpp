@@ -1,5 +1,6 @@
-// rsm proxy (dedicated backend mode) in front of a real redis-server.
+// rsm proxy (both backend modes) in front of a real redis-server.
 #include "rsm/metrics/prometheus.hpp"
+#include "rsm/net/timeout.hpp"
 #include "rsm/redis/commands.hpp"
 #include "rsm/redis/subscriber.hpp"
 #include "rsm/resp/reply_reader.hpp"
@@ -15,6 +16,8 @@
 #include <catch2/catch.hpp>
 #include <rapidjson/document.h>
 
+#include <poll.h>
+
 #include <fstream>
 #include <thread>
 
@@ -26,6 +29,12 @@ namespace {
 
 const std::string k_rsm = RSM_BINARY;
 
+// The backend mode the proxies of the running test use (both modes run every data-path test).
+std::string g_backend_mode = "shared";
+#define FOR_EACH_BACKEND_MODE()                                                            \
+  g_backend_mode = GENERATE(as<std::string>{}, "shared", "dedicated"); \
+  INFO("backend mode: " << g_backend_mode)
+
 // A proxy in front of `master`, listening on a free port; ready when it accepts.
 struct proxy_process {
   address addr;
@@ -34,7 +43,7 @@ struct proxy_process {
   proxy_process(const address& master, std::vector<std::string> extra = {}) {
     addr = {"127.0.0.1", test::free_port()};
     std::vector<std::string> argv = {k_rsm, "proxy", "--listen", addr.to_string(), "--master",
-                                     master.to_string(), "--threads", "2"};
+                                     master.to_string(), "--threads", "2", "--backend-mode", g_backend_mode};
     for (auto& e : extra) argv.push_back(e);
     child = std::make_unique<test::child_process>(argv);
     if (!test::await_ping(addr, 5s)) FAIL("proxy did not start: " << child->stderr_text());
@@ -68,6 +77,7 @@ std::vector<resp::reply> raw_exchange(const address& a, const std::string& bytes
 }  // namespace
 
 TEST_CASE("proxy: binary-safe values and empty bulks and large values", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   proxy_process proxy(redis->addr());
   std::string binary("a\0b\r\nc\r\n", 8);
@@ -85,6 +95,7 @@ TEST_CASE("proxy: binary-safe values and empty bulks and large values", "[integr
 }
 
 TEST_CASE("proxy: a 100000-command pipeline is answered in order", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   proxy_process proxy(redis->addr());
   std::string pipeline;
@@ -95,6 +106,7 @@ TEST_CASE("proxy: a 100000-command pipeline is answered in order", "[integration
 }
 
 TEST_CASE("proxy: MULTI and EXEC and WATCH conflicts and DISCARD", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   proxy_process proxy(redis->addr());
   auto r = raw_exchange(proxy.addr, "MULTI\r\nSET a 1\r\nINCR a\r\nEXEC\r\n", 4);
@@ -132,6 +144,7 @@ TEST_CASE("proxy: MULTI and EXEC and WATCH conflicts and DISCARD", "[integration
 }
 
 TEST_CASE("proxy: SUBSCRIBE receives a PUBLISH and BLPOP wakes on LPUSH", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   proxy_process proxy(redis->addr());
   run_with_deadline([](address p) -> awaitable<void> {
@@ -169,6 +182,7 @@ TEST_CASE("proxy: SUBSCRIBE receives a PUBLISH and BLPOP wakes on LPUSH", "[inte
 }
 
 TEST_CASE("proxy: SELECT is per client", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   proxy_process proxy(redis->addr());
   auto r = raw_exchange(proxy.addr, "SELECT 3\r\nSET k in3\r\nGET k\r\n", 3);
@@ -179,6 +193,7 @@ TEST_CASE("proxy: SELECT is per client", "[integration][proxy]") {
 
 TEST_CASE("proxy: refused commands and AUTH and QUIT and max clients and protocol errors",
           "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   {
     proxy_process proxy(redis->addr());
@@ -237,6 +252,7 @@ TEST_CASE("proxy: refused commands and AUTH and QUIT and max clients and protoco
 }
 
 TEST_CASE("proxy: redis-cli --pipe of 100k commands", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   proxy_process proxy(redis->addr());
   test::temp_dir dir("pipe");
@@ -293,6 +309,7 @@ TEST_CASE("proxy: /metrics counts connections and commands and refusals and rsm 
 }
 
 TEST_CASE("proxy: --client-idle-timeout closes idle clients but not blocked ones", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   proxy_process proxy(redis->addr(), {"--client-idle-timeout", "300ms"});
   asio::io_context ctx;
@@ -320,4 +337,246 @@ TEST_CASE("proxy: --client-idle-timeout closes idle clients but not blocked ones
     got.append(buf.data(), n);
   }
   CHECK(got == "*-1\r\n");
+}
+
+namespace {
+
+// A raw client on one connection: sends bytes, waits until what came back contains a text.
+struct raw_client {
+  asio::io_context ctx;
+  tcp::socket s{ctx};
+  std::string got;
+
+  explicit raw_client(const address& a) { s.connect(tcp::endpoint(asio::ip::make_address(a.host), a.port)); }
+  void send(const std::string& bytes) { asio::write(s, asio::buffer(bytes)); }
+  // True once `text` has arrived (within `timeout`).
+  bool await_text(std::string_view text, std::chrono::milliseconds timeout = 5000ms) {
+    auto until = std::chrono::steady_clock::now() + timeout;
+    while (got.find(text) == std::string::npos) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return false;
+      pollfd p{s.native_handle(), POLLIN, 0};
+      if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
+      std::array<char, 65536> buf;
+      error_code ec;
+      auto n = s.read_some(asio::buffer(buf), ec);
+      if (ec) return false;
+      got.append(buf.data(), n);
+    }
+    return true;
+  }
+};
+
+}  // namespace
+
+TEST_CASE("proxy: EVAL returns nested arrays", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr());
+  auto r = test::sync_command(proxy.addr, {"EVAL", "return {1, {2, {3, 'x'}}, 'y'}", "0"});
+  REQUIRE(r.is_array());
+  REQUIRE(r.elements.size() == 3);
+  CHECK(r.elements[0].integer == 1);
+  REQUIRE(r.elements[1].elements.size() == 2);
+  REQUIRE(r.elements[1].elements[1].elements.size() == 2);
+  CHECK(r.elements[1].elements[1].elements[1].str == "x");
+  CHECK(r.elements[2].str == "y");
+}
+
+TEST_CASE("proxy: HELLO 3 gives RESP3 replies and CLIENT TRACKING pushes invalidations",
+          "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr());
+  // Another session of the same thread first: it stays on the shared connection in RESP2.
+  CHECK(test::sync_command(proxy.addr, {"SET", "tk", "v0"}).is_ok());
+  raw_client c(proxy.addr);
+  c.send("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n");
+  REQUIRE(c.await_text("proto\r\n:3\r\n"));
+  CHECK(c.got.rfind("%", 0) == 0);  // a RESP3 map
+  c.got.clear();
+  c.send("CLIENT TRACKING on\r\nGET tk\r\nHGETALL nohash\r\n");
+  REQUIRE(c.await_text("$2\r\nv0\r\n%0\r\n"));  // HGETALL of nothing: an empty RESP3 map
+  CHECK(c.got.rfind("+OK\r\n", 0) == 0);
+  c.got.clear();
+  // Another client changes the key: the tracking client gets a push.
+  CHECK(test::sync_command(proxy.addr, {"SET", "tk", "v1"}).is_ok());
+  REQUIRE(c.await_text(">2\r\n$10\r\ninvalidate\r\n*1\r\n$2\r\ntk\r\n"));
+  // Others still get RESP2 on their connections.
+  auto r = raw_exchange(proxy.addr, "HGETALL nohash\r\n", 1);
+  REQUIRE(r.size() == 1);
+  CHECK(r[0].is_array());
+}
+
+TEST_CASE("proxy: MONITOR sees other clients' commands", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr());
+  raw_client m(proxy.addr);
+  m.send("MONITOR\r\n");
+  REQUIRE(m.await_text("+OK\r\n"));
+  CHECK(test::sync_command(proxy.addr, {"SET", "watched", "42"}).is_ok());
+  CHECK(m.await_text("\"SET\" \"watched\" \"42\""));
+}
+
+TEST_CASE("proxy: 200 concurrent clients each doing 500 INCRs", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr());
+  constexpr int clients = 200;
+  constexpr int incrs = 500;
+  int monotonic_failures = 0;
+  int errors = 0;
+  run_with_deadline([](address proxy_addr, int* monotonic_failures, int* errors) -> awaitable<void> {
+    auto ex = co_await asio::this_coro::executor;
+    int finished = 0;
+    for (int i = 0; i < clients; ++i) {
+      asio::co_spawn(
+          ex,
+          [](address a, int* mono, int* errs) -> awaitable<void> {
+            auto c = co_await redis::connection::async_connect(test::client_options(a));
+            if (!c) {
+              ++*errs;
+              co_return;
+            }
+            long long last = 0;
+            for (int n = 0; n < incrs; ++n) {
+              auto r = co_await c->async_exec(resp::command{"INCR", "total"});
+              if (!r || !r->is_integer()) {
+                ++*errs;
+                co_return;
+              }
+              if (r->integer <= last) ++*mono;
+              last = r->integer;
+            }
+          }(proxy_addr, monotonic_failures, errors),
+          [&finished](std::exception_ptr) { ++finished; });
+    }
+    while (finished < clients) co_await net::async_sleep(20ms);
+  }(proxy.addr, &monotonic_failures, &errors), 120s);
+  CHECK(errors == 0);
+  CHECK(monotonic_failures == 0);
+  CHECK(redis->command({"GET", "total"}).str == std::to_string(clients * incrs));
+}
+
+namespace {
+
+// A field of /proc/PID/status in KiB (VmRSS, VmHWM).
+long proc_kib(pid_t pid, const std::string& field) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(field + ":", 0) == 0) return std::stol(line.substr(field.size() + 1));
+  }
+  return -1;
+}
+
+// Sends `bytes` in a loop without ever reading, until all is sent, the connection fails, or
+// `limit` passes. Returns the bytes sent.
+std::size_t flood(tcp::socket& s, const std::string& chunk, std::size_t times, std::chrono::seconds limit) {
+  s.non_blocking(true);
+  auto until = std::chrono::steady_clock::now() + limit;
+  std::size_t sent = 0;
+  for (std::size_t i = 0; i < times && std::chrono::steady_clock::now() < until;) {
+    error_code ec;
+    auto n = s.write_some(asio::buffer(chunk.data() + sent % chunk.size(), chunk.size() - sent % chunk.size()), ec);
+    if (ec == asio::error::would_block) {
+      pollfd p{s.native_handle(), POLLOUT, 0};
+      ::poll(&p, 1, 100);
+      continue;
+    }
+    if (ec) break;
+    sent += n;
+    if (sent % chunk.size() == 0) ++i;
+  }
+  return sent;
+}
+
+}  // namespace
+
+TEST_CASE("proxy: a 100 MB value passes with the proxy's RSS growing by less than 16 MB",
+          "[integration][proxy][memory]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr());
+  auto pid = proxy.child->pid();
+  auto before = proc_kib(pid, "VmRSS");
+  constexpr std::size_t size = 100 * 1024 * 1024;
+  {
+    // SET, streamed in 1 MiB pieces.
+    raw_client c(proxy.addr);
+    c.send("*3\r\n$3\r\nSET\r\n$4\r\nhuge\r\n$" + std::to_string(size) + "\r\n");
+    std::string piece(1024 * 1024, 'v');
+    for (std::size_t i = 0; i < size / piece.size(); ++i) c.send(piece);
+    c.send("\r\n");
+    REQUIRE(c.await_text("+OK\r\n", 30000ms));
+  }
+  CHECK(redis->command({"STRLEN", "huge"}).integer == static_cast<long long>(size));
+  {
+    // GET, read as it comes (counted, not kept).
+    raw_client c(proxy.addr);
+    c.send("*2\r\n$3\r\nGET\r\n$4\r\nhuge\r\n");
+    std::size_t got = 0;
+    std::array<char, 65536> buf;
+    auto header = "$" + std::to_string(size) + "\r\n";
+    while (got < header.size() + size + 2) {
+      error_code ec;
+      auto n = c.s.read_some(asio::buffer(buf), ec);
+      REQUIRE_FALSE(ec);
+      got += n;
+    }
+    CHECK(got == header.size() + size + 2);
+  }
+  auto peak = proc_kib(pid, "VmHWM");
+  std::fprintf(stderr, "proxy (%s) RSS before %ld KiB, peak %ld KiB: +%ld KiB for a 100 MB SET and GET\n",
+               g_backend_mode.c_str(), before, peak, peak - before);
+  CHECK(peak - before < 16 * 1024);
+}
+
+TEST_CASE("proxy: a client pipelining 1M commands without reading keeps the proxy's RSS bounded",
+          "[integration][proxy][memory]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr());
+  auto pid = proxy.child->pid();
+  auto before = proc_kib(pid, "VmRSS");
+  // GETs of a 100-byte value: about 107 MB of replies, far more than socket buffers hold.
+  REQUIRE(redis->command({"SET", "key", std::string(100, 'v')}).is_ok());
+  std::string chunk;
+  for (int i = 0; i < 10000; ++i) chunk += "*2\r\n$3\r\nGET\r\n$3\r\nkey\r\n";
+  asio::io_context ctx;
+  tcp::socket s(ctx);
+  s.connect(tcp::endpoint(asio::ip::make_address(proxy.addr.host), proxy.addr.port));
+  auto sent = flood(s, chunk, 100, 10s);  // 1M commands, or as many as go in 10 s
+  // Meanwhile other clients are served.
+  CHECK(test::sync_command(proxy.addr, {"PING"}, 5s).str == "PONG");
+  auto peak = proc_kib(pid, "VmHWM");
+  std::fprintf(stderr, "proxy (%s): %zu bytes of requests sent without reading; RSS before %ld KiB, peak %ld KiB (+%ld KiB)\n",
+               g_backend_mode.c_str(), sent, before, peak, peak - before);
+  CHECK(sent > 0);
+  CHECK(peak - before < 32 * 1024);
+}
+
+TEST_CASE("proxy: a subscriber that never reads keeps the proxy's RSS bounded", "[integration][proxy][memory]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr());
+  auto pid = proxy.child->pid();
+  auto before = proc_kib(pid, "VmRSS");
+  raw_client sub(proxy.addr);
+  sub.send("SUBSCRIBE firehose\r\n");
+  REQUIRE(sub.await_text(":1\r\n"));
+  // 200 MB of messages it never reads: Redis's pub/sub output limit (32 MB) ends it.
+  std::string payload(100 * 1024, 'p');
+  auto c = test::sync_command(proxy.addr, {"PING"});
+  REQUIRE(c.str == "PONG");
+  for (int i = 0; i < 2000; ++i) {
+    auto r = test::sync_command(redis->addr(), {"PUBLISH", "firehose", payload}, 5s);
+    if (r.is_integer() && r.integer == 0) break;  // the subscriber is gone
+  }
+  auto peak = proc_kib(pid, "VmHWM");
+  std::fprintf(stderr, "proxy (%s): subscriber that never reads; RSS before %ld KiB, peak %ld KiB (+%ld KiB)\n",
+               g_backend_mode.c_str(), before, peak, peak - before);
+  CHECK(peak - before < 32 * 1024);
+  CHECK(test::sync_command(proxy.addr, {"PING"}, 5s).str == "PONG");
 }

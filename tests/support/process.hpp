@@ -131,6 +131,7 @@ class child_process {
   /// Every line read so far.
   const std::vector<std::string>& lines() const { return lines_; }
   std::string stderr_text() const;
+  pid_t pid() const { return pid_; }
   /// SIGTERM, then waits up to `timeout` for the exit code (SIGKILL after it).
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(5)) { return stop(SIGTERM, timeout); }
   /// The same with another signal (SIGINT: what Ctrl-C sends).

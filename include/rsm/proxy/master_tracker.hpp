@@ -3,8 +3,9 @@
 ///
 /// - The sentinels come from discovery and are followed as they change.
 /// - Resolving: every sentinel is asked `SENTINEL get-master-addr-by-name` and `SENTINEL MASTER`
-///   at once; an address is accepted when a majority of those that answered name it (a split
-///   goes to the highest config-epoch), and only once it answers ROLE master.
+///   at once; the answer with the highest config-epoch wins (only a failover a majority of
+///   sentinels authorized raises it: sentinels naming the old master are just behind), and
+///   within one epoch the address most of them name; it is used only once it answers ROLE master.
 /// - Pushed: `+switch-master` (and the other failover events) on every sentinel trigger a
 ///   resolution at once; polling every `check_interval` stays on, since events can be lost.
 /// - With every sentinel down, a master verified before is kept while it still says ROLE master

@@ -1,16 +1,14 @@
 #pragma once
 /// `rsm proxy`: accepts RESP clients and relays each to the master.
 ///
-/// This build has the dedicated backend mode: every client session gets its own backend
-/// connection, so MULTI/EXEC/WATCH, pub/sub, blocking commands, SELECT and RESP3 behave exactly
-/// as on a direct connection. The proxy still parses every request (policy, AUTH to the proxy,
-/// Redis's protocol limits) and every reply (to keep its own answers in order), forwarding the
-/// bytes as they came. The shared (multiplexed) mode and Sentinel tracking come next (issues
-/// #4 and #5).
-///
-///   client ──read──▶ request_parser ──policy/AUTH──▶ backend socket ──▶ Redis
-///     ▲                    │ local answers (NOAUTH, refusals, errors) in order
-///     └──── client writer ◀┴──── reply_parser (counts replies) ◀──read── Redis
+/// Shared mode (the default): on each data thread, stateless sessions share one backend
+/// connection to the master; a session that needs connection-scoped state (MULTI, WATCH,
+/// SUBSCRIBE, blocking commands, SELECT n, CLIENT, HELLO, MONITOR, RESET) or sends a request
+/// too large to hold moves to a connection of its own. Dedicated mode: one backend connection
+/// per client. Either way the proxy parses every request (policy, AUTH to the proxy, Redis's
+/// protocol limits) and every reply (to its frame boundary), forwarding bytes as they came.
+/// See src/proxy/session.hpp and shared_backend.hpp for the data path, docs/proxy.md for the
+/// behaviour.
 #include "rsm/address.hpp"
 #include "rsm/duration.hpp"
 #include "rsm/metrics/prometheus.hpp"
@@ -22,6 +20,8 @@
 
 namespace rsm::proxy {
 
+enum class backend_mode { shared, dedicated };
+
 struct settings {
   address listen{"", 8889};
   /// The backend (static --master).
@@ -30,12 +30,22 @@ struct settings {
   std::string password;
   std::string requirepass;
   std::size_t max_clients = 10000;
+  backend_mode backend = backend_mode::shared;
   /// Close a client idle this long with no reply due (0: never), as Redis's `timeout`.
   duration client_idle_timeout{0};
   duration connect_timeout{std::chrono::seconds(2)};
   /// Bytes of backend replies held for a client that reads slowly; past it the proxy stops
   /// reading that client's backend (Redis's own client-output-buffer-limit then applies).
   std::size_t client_output_soft_limit = 4 * 1024 * 1024;
+  /// On a shared connection, a client holding more than the soft limit that reads nothing for
+  /// this long is closed (its replies would otherwise hold up every client of the thread).
+  duration client_output_stall{std::chrono::seconds(3)};
+  /// Request bytes a session may have in flight on a shared connection before the proxy stops
+  /// reading it until they are answered.
+  std::size_t client_query_limit = 1024 * 1024;
+  /// After a master switch, how long replies still due from the old master may take before
+  /// their clients get an error reply.
+  duration switch_grace{std::chrono::milliseconds(100)};
   policy commands;
   /// The name the sentinels monitor (for messages).
   std::string master_name = "master_service";

@@ -1,0 +1,80 @@
+#pragma once
+// What the proxy's sessions and shared backend connections share (internal to src/proxy).
+#include "rsm/proxy/master_tracker.hpp"
+#include "rsm/proxy/server.hpp"
+
+#include <atomic>
+#include <memory>
+#include <unordered_set>
+#include <vector>
+
+namespace rsm::proxy {
+
+class session;
+class shared_backend;
+
+/// Counters of one data thread (each thread adds to its own cache line; /metrics sums them).
+struct alignas(64) thread_counters {
+  std::atomic<std::uint64_t> commands{0};
+  std::atomic<std::uint64_t> bytes_in{0};
+  std::atomic<std::uint64_t> bytes_out{0};
+  std::atomic<std::uint64_t> backend_connects{0};
+  std::atomic<std::uint64_t> pinned{0};        // sessions pinned (total)
+  std::atomic<std::uint64_t> lost_replies{0};  // error replies for a lost shared connection
+  std::atomic<std::uint64_t> slow_closed{0};   // clients closed for not reading their replies
+  std::atomic<std::uint64_t> migrated{0};      // sessions moved to a new master
+  void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+};
+
+/// One data thread's part of the proxy: touched only from that thread (except the counters).
+struct thread_state {
+  /// Where new shared-mode requests go (null: none yet, or the last one failed or retired).
+  std::shared_ptr<shared_backend> current;
+  /// Every shared connection still open on this thread (current and retiring ones).
+  std::vector<std::weak_ptr<shared_backend>> backends;
+  /// Sessions with a backend connection of their own (closed or moved on a master switch).
+  std::vector<std::weak_ptr<session>> pinned;
+  /// Every session (drained on stop).
+  std::unordered_set<session*> sessions;
+  /// When this thread last opened a shared connection (reconnects are rate-limited).
+  std::chrono::steady_clock::time_point last_connect{};
+  thread_counters counters;
+};
+
+struct server::state {
+  state(net::runtime& r, settings s, master_tracker* t);
+  net::runtime& rt;
+  settings cfg;
+  master_tracker* tracker;
+  tcp::acceptor acceptor;
+  std::atomic<std::size_t> clients{0};
+  std::atomic<std::size_t> pinned_now{0};
+  std::size_t next_thread = 0;
+  /// Control-thread counters (relaxed: each is read on its own).
+  std::atomic<std::uint64_t> connections{0};
+  std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> refused{0};
+  std::atomic<std::uint64_t> auth_failures{0};
+  std::atomic<std::uint64_t> protocol_errors{0};
+  std::atomic<std::uint64_t> backend_errors{0};
+  std::atomic<std::uint64_t> no_master{0};
+  std::atomic<std::uint64_t> killed_on_switch{0};
+  std::atomic<std::uint64_t> master_changes{0};
+  std::atomic<std::uint64_t> idle_closed{0};
+  std::atomic<bool> stopped{false};
+  std::vector<std::unique_ptr<thread_state>> threads;
+
+  /// The master to use now: the tracker's verified one (null: none), or the static --master.
+  std::shared_ptr<const master_info> master() const {
+    if (tracker) return tracker->current();
+    return std::make_shared<const master_info>(master_info{cfg.master, 0});
+  }
+  asio::io_context& context(std::size_t thread) { return rt.data_count() == 0 ? rt.control() : rt.data(thread); }
+  thread_counters& counters(std::size_t thread) { return threads[thread]->counters; }
+};
+
+/// "no verified master for 'NAME' within 5s (...)": the error text for a request that waited
+/// the whole --failover-hold.
+std::string no_master_text(const settings& cfg);
+
+}  // namespace rsm::proxy

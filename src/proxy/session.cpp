@@ -1,0 +1,569 @@
+#include "session.hpp"
+
+#include "rsm/log.hpp"
+#include "rsm/redis/transport.hpp"
+
+#include <boost/asio/experimental/awaitable_operators.hpp>
+#include <boost/asio/write.hpp>
+
+namespace rsm::proxy {
+
+namespace {
+
+constexpr std::size_t k_read_size = 64 * 1024;
+/// A request longer than this is not held whole: it streams through a pinned connection.
+constexpr std::size_t k_large_frame = 1024 * 1024;
+
+// Constant-time comparison: the time taken does not depend on where the strings differ.
+bool same_secret(std::string_view a, std::string_view b) {
+  unsigned char diff = a.size() == b.size() ? 0 : 1;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    diff |= static_cast<unsigned char>(a[i] ^ (b.empty() ? 0 : b[i % b.size()]));
+  }
+  return diff == 0;
+}
+
+// The arguments of a whole, valid multibulk frame (only for the rare commands the proxy
+// answers itself, such as AUTH).
+std::vector<std::string> frame_args(std::string_view f) {
+  std::vector<std::string> out;
+  auto line = [&f]() -> long long {
+    auto cr = f.find('\r');
+    if (cr == std::string_view::npos) return 0;
+    auto l = f.substr(1, cr - 1);
+    f.remove_prefix(std::min(f.size(), cr + 2));
+    long long n = 0;
+    for (char c : l) {
+      if (c < '0' || c > '9') return 0;
+      n = n * 10 + (c - '0');
+    }
+    return n;
+  };
+  if (f.empty() || f[0] != '*') return out;
+  auto n = line();
+  for (long long i = 0; i < n && !f.empty(); ++i) {
+    auto len = static_cast<std::size_t>(line());
+    out.emplace_back(f.substr(0, len));
+    f.remove_prefix(std::min(f.size(), len + 2));
+  }
+  return out;
+}
+
+bool asks_for_a_new_master(std::string_view e) {
+  return e.starts_with("READONLY") || e.starts_with("LOADING") || e.starts_with("MASTERDOWN");
+}
+
+}  // namespace
+
+session::session(std::shared_ptr<server::state> st, tcp::socket client, std::size_t thread)
+    : st_(std::move(st)),
+      thread_(thread),
+      client_(std::move(client)),
+      authenticated_(st_->cfg.requirepass.empty()),
+      pinned_(st_->cfg.backend == backend_mode::dedicated),
+      backend_(client_.get_executor()),
+      writer_wake_(client_.get_executor(), asio::steady_timer::time_point::max()),
+      wake_(client_.get_executor(), asio::steady_timer::time_point::max()) {}
+
+session::~session() {
+  if (registered_) ts().sessions.erase(this);
+  if (pinned_) --st_->pinned_now;
+}
+
+awaitable<void> session::run(std::shared_ptr<session> self) {
+  self->ts().sessions.insert(self.get());
+  self->registered_ = true;
+  if (self->pinned_) ++self->st_->pinned_now;
+  asio::co_spawn(self->client_.get_executor(), client_writer(self), asio::detached);
+  co_await self->client_loop();
+  self->close();
+  --self->st_->clients;
+}
+
+// ---- requests ---------------------------------------------------------------------------
+
+awaitable<void> session::client_loop() {
+  buf_.resize(k_read_size);
+  std::size_t scan = 0;  // the parser's position
+  for (;;) {
+    while (scan < end_) {
+      auto step = parser_.parse(std::string_view(buf_.data() + scan, end_ - scan));
+      scan += step.consumed;
+      if (step.what == resp::parse_step::kind::error) {
+        st_->protocol_errors.fetch_add(1, std::memory_order_relaxed);
+        if (!co_await flush()) co_return;
+        co_await answer("-" + parser_.error_message() + "\r\n");
+        co_await flush_and_close();
+        co_return;
+      }
+      if (step.what == resp::parse_step::kind::need_more) {
+        if (!streaming_ && scan - frame_ > k_large_frame) {
+          // A frame too large to hold: its name is known by now; it streams as it comes,
+          // through a connection of this session's own.
+          if (!co_await flush()) co_return;
+          if (decide({})) {
+            co_await answer("-ERR rsm proxy: a " + std::to_string(scan - frame_) +
+                            "-byte request that cannot be forwarded\r\n");
+            co_await flush_and_close();
+            co_return;
+          }
+          if (!pinned_ && !co_await pin()) co_return;
+          auto t = classify(parser_.name(), parser_.first_arg());
+          note(t);
+          counters().add(counters().commands);
+          streaming_ = true;
+          if (!co_await to_backend({}, unpaired_ ? 0 : 1)) co_return;
+        }
+        if (streaming_) {
+          if (!co_await to_backend(std::string_view(buf_.data() + frame_, scan - frame_), 0)) co_return;
+          frame_ = fwd_begin_ = scan;
+        }
+        break;
+      }
+      // A whole frame: buf_[frame_, scan).
+      std::string_view f(buf_.data() + frame_, scan - frame_);
+      if (streaming_) {
+        streaming_ = false;
+        if (!co_await to_backend(f, 0)) co_return;
+        frame_ = fwd_begin_ = scan;
+        continue;
+      }
+      if (parser_.is_empty()) {  // Redis ignores empty commands
+        if (!co_await flush()) co_return;
+        frame_ = fwd_begin_ = scan;
+        continue;
+      }
+      if (auto local = decide(f)) {
+        if (!co_await flush()) co_return;
+        frame_ = fwd_begin_ = scan;
+        co_await answer(std::move(local->text));
+        if (local->close) {
+          co_await flush_and_close();
+          co_return;
+        }
+        continue;
+      }
+      auto t = classify(parser_.name(), parser_.first_arg());
+      if (t.pins && !pinned_) {
+        if (!co_await flush()) co_return;
+        if (!co_await pin()) co_return;
+      }
+      note(t);
+      if (pinned_ && t.selects && t.db >= 0 && !unpaired_) selects_.emplace_back(requests_sent_ + fwd_replies_, t.db);
+      if (!unpaired_) ++fwd_replies_;
+      ++fwd_commands_;
+      frame_ = scan;
+    }
+    if (!co_await flush()) co_return;
+    // Keep only the frame in progress, at the front.
+    if (frame_ > 0) {
+      std::memmove(buf_.data(), buf_.data() + frame_, end_ - frame_);
+      scan -= frame_;
+      end_ -= frame_;
+      frame_ = fwd_begin_ = 0;
+    }
+    if (end_ == 0 && buf_.size() > 4 * k_read_size) {
+      buf_.assign(k_read_size, 0);
+      buf_.shrink_to_fit();
+    }
+    // Backpressure: a client that does not read its replies, or that has a lot in flight on
+    // the shared connection, is not read until that clears.
+    while (!closed_ && (out_.size() > st_->cfg.client_output_soft_limit ||
+                        (outstanding_ > 0 && inflight_bytes_ > st_->cfg.client_query_limit))) {
+      co_await wait();
+    }
+    if (closed_) co_return;
+    if (buf_.size() - end_ < k_read_size / 4) buf_.resize(std::max(buf_.size() * 2, end_ + k_read_size));
+    auto n = co_await read_client(end_);
+    if (!n) co_return;
+    end_ += *n;
+    counters().add(counters().bytes_in, *n);
+  }
+}
+
+// The next bytes from the client, read into buf_ at `at`. With --client-idle-timeout, a client
+// that sends nothing for that long while no reply is due (not blocked, not subscribed: as
+// Redis's `timeout`) is closed: nothing (an error or the idle close).
+awaitable<std::optional<std::size_t>> session::read_client(std::size_t at) {
+  auto buffer = asio::buffer(buf_.data() + at, buf_.size() - at);
+  auto idle = st_->cfg.client_idle_timeout;
+  for (;;) {
+    if (idle.count() <= 0) {
+      auto [ec, n] = co_await client_.async_read_some(buffer, use_nothrow);
+      if (ec) co_return std::nullopt;
+      co_return n;
+    }
+    using namespace asio::experimental::awaitable_operators;
+    asio::steady_timer timer(client_.get_executor(), idle);
+    auto r = co_await (client_.async_read_some(buffer, use_nothrow) || timer.async_wait(use_nothrow));
+    if (r.index() == 0) {
+      auto [ec, n] = std::get<0>(r);
+      if (ec) co_return std::nullopt;
+      co_return n;
+    }
+    if (outstanding_ == 0 && !unpaired_) {
+      st_->idle_closed.fetch_add(1, std::memory_order_relaxed);
+      close();
+      co_return std::nullopt;
+    }
+  }
+}
+
+// Whether the proxy answers this frame itself (`frame`: its bytes when held whole).
+std::optional<session::local_answer> session::decide(std::string_view frame) {
+  const auto& name = parser_.name();
+  if (name.equals_upper("QUIT")) return local_answer{"+OK\r\n", true};
+  if (name.equals_upper("AUTH")) {
+    if (st_->cfg.requirepass.empty()) {
+      return local_answer{"-ERR AUTH <password> called without any password configured for the default user. "
+                          "Are you sure your configuration is correct?\r\n"};
+    }
+    // AUTH pass, or AUTH default pass.
+    auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
+    if (args.size() < 2 || args.size() > 3) return local_answer{"-ERR wrong number of arguments for 'auth' command\r\n"};
+    bool ok = args.size() == 2 ? same_secret(args[1], st_->cfg.requirepass)
+                               : args[1] == "default" && same_secret(args[2], st_->cfg.requirepass);
+    authenticated_ = authenticated_ || ok;
+    if (!ok) st_->auth_failures.fetch_add(1, std::memory_order_relaxed);
+    return local_answer{ok ? "+OK\r\n" : "-WRONGPASS invalid username-password pair or user is disabled.\r\n"};
+  }
+  if (!authenticated_) return local_answer{"-NOAUTH Authentication required.\r\n"};
+  if (auto refused = st_->cfg.commands.refusal(name.view(), parser_.first_arg().view())) {
+    st_->refused.fetch_add(1, std::memory_order_relaxed);
+    return local_answer{"-" + *refused + "\r\n"};
+  }
+  return std::nullopt;
+}
+
+void session::note(const command_traits& t) {
+  if (t.unpairs) unpaired_ = true;
+  if (t.sticky) sticky_ = true;
+  if (t.starts_multi) in_multi_ = true;
+  if (t.watches) watching_ = true;
+  if (t.ends_multi) in_multi_ = watching_ = false;
+  if (t.unwatches && !in_multi_) watching_ = false;
+}
+
+// Forwards the whole frames gathered in buf_[fwd_begin_, frame_).
+awaitable<bool> session::flush() {
+  if (fwd_begin_ == frame_) co_return !closed_;
+  std::string_view bytes(buf_.data() + fwd_begin_, frame_ - fwd_begin_);
+  auto replies = fwd_replies_;
+  counters().add(counters().commands, fwd_commands_);
+  fwd_begin_ = frame_;
+  fwd_replies_ = fwd_commands_ = 0;
+  if (pinned_) co_return co_await to_backend(bytes, replies);
+  auto* sb = co_await route_shared();
+  if (!sb) co_return false;
+  outstanding_ += replies;
+  inflight_bytes_ += bytes.size();
+  sb->submit(shared_from_this(), bytes, replies);
+  co_return true;
+}
+
+// This thread's shared connection. A session moves to a new one only once every reply due on
+// the old one has come (its replies stay in order).
+awaitable<shared_backend*> session::route_shared() {
+  for (;;) {
+    if (closed_) co_return nullptr;
+    if (sb_ && sb_->usable()) co_return sb_.get();
+    if (outstanding_ > 0) {
+      co_await wait();
+      continue;
+    }
+    auto& t = ts();
+    if (!t.current || !t.current->usable()) {
+      auto now = std::chrono::steady_clock::now();
+      auto not_before = std::max(now, t.last_connect + std::chrono::milliseconds(100));
+      t.last_connect = not_before;
+      t.current = std::make_shared<shared_backend>(st_, thread_);
+      std::erase_if(t.backends, [](const auto& w) { return w.expired(); });
+      t.backends.push_back(t.current);
+      t.current->start(not_before);
+    }
+    sb_ = t.current;
+    co_return sb_.get();
+  }
+}
+
+// Moves the session to a connection of its own, after every earlier reply has come.
+awaitable<bool> session::pin() {
+  while (outstanding_ > 0 && !closed_) co_await wait();
+  if (closed_) co_return false;
+  pinned_ = true;
+  sb_.reset();
+  ++st_->pinned_now;
+  counters().add(counters().pinned);
+  co_return true;
+}
+
+// Opens the pinned connection: to the verified master (waiting up to --failover-hold for one),
+// in the session's db.
+awaitable<bool> session::open_backend() {
+  redis::options o;
+  o.password = st_->cfg.password;
+  o.connect_timeout = st_->cfg.connect_timeout;
+  o.db = static_cast<int>(db_);
+  auto until = std::chrono::steady_clock::now() + st_->cfg.failover_hold;
+  asio::steady_timer timer(client_.get_executor());
+  for (;;) {
+    auto m = st_->master();
+    if (!m) {
+      if (std::chrono::steady_clock::now() >= until) {
+        st_->no_master.fetch_add(1, std::memory_order_relaxed);
+        co_await answer("-ERR rsm proxy: " + no_master_text(st_->cfg) + "\r\n");
+        co_await flush_and_close();
+        co_return false;
+      }
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(use_nothrow);
+      if (closed_) co_return false;
+      continue;
+    }
+    o.server = m->addr;
+      auto opened = co_await redis::async_open(o);
+    if (closed_) co_return false;
+    if (!opened) {
+      st_->backend_errors.fetch_add(1, std::memory_order_relaxed);
+      log::warn("proxy", "backend unavailable", {{"master", o.server.to_string()}, {"error", opened.error().message()}});
+      if (!st_->tracker || std::chrono::steady_clock::now() >= until) {
+        co_await answer("-ERR rsm proxy: master " + o.server.to_string() + " unavailable: " + opened.error().message() + "\r\n");
+        co_await flush_and_close();
+        co_return false;
+      }
+      // The master may have just gone: ask for a fresh look and try again within the hold.
+      st_->tracker->suspect();
+      timer.expires_after(std::chrono::milliseconds(100));
+      co_await timer.async_wait(use_nothrow);
+      if (closed_) co_return false;
+      continue;
+    }
+    if (st_->tracker) {
+      auto now = st_->tracker->current();
+      if (!now || now->generation != m->generation) continue;  // changed meanwhile: nothing sent
+    }
+    if (!listed_) {
+      std::erase_if(ts().pinned, [](const auto& w) { return w.expired(); });
+      ts().pinned.push_back(weak_from_this());
+      listed_ = true;
+    }
+    backend_ = std::move(opened->socket);
+    backend_open_ = true;
+    generation_ = m->generation;
+    ++backend_epoch_;
+    counters().add(counters().backend_connects);
+    auto self = shared_from_this();  // an lvalue: GCC 12 miscompiles a prvalue shared_ptr argument
+    asio::co_spawn(client_.get_executor(), backend_reader(self, backend_epoch_), asio::detached);
+    co_return true;
+  }
+}
+
+awaitable<bool> session::to_backend(std::string_view bytes, std::size_t replies) {
+  if (!backend_open_ && !co_await open_backend()) co_return false;
+  outstanding_ += replies;
+  requests_sent_ += replies;
+  if (bytes.empty()) co_return true;
+  auto [ec, n] = co_await asio::async_write(backend_, asio::buffer(bytes), use_nothrow);
+  if (ec) {
+    close();
+    co_return false;
+  }
+  co_return !closed_;
+}
+
+// ---- replies ----------------------------------------------------------------------------
+
+awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint64_t epoch) {
+  std::vector<char> buf(k_read_size);
+  auto& s = *self;
+  for (;;) {
+    // Slow client: stop reading Redis until it catches up.
+    while (s.out_.size() > s.st_->cfg.client_output_soft_limit && !s.closed_ && epoch == s.backend_epoch_) {
+      co_await s.wait();
+    }
+    if (s.closed_ || epoch != s.backend_epoch_) co_return;
+    auto [ec, n] = co_await s.backend_.async_read_some(asio::buffer(buf), use_nothrow);
+    if (epoch != s.backend_epoch_ || s.closed_) co_return;  // moved to a new master, or closed
+    if (ec) {
+      if (s.movable()) {
+        // Nothing was due and nothing ties it to that connection: reopen (on whatever master
+        // is verified then, in its db) at the next request, as after a switch.
+        s.detach_backend();
+        if (s.st_->tracker) s.st_->tracker->suspect();
+        co_return;
+      }
+      // A pinned connection that breaks closes its client (after what it already answered).
+      s.closing_ = true;
+      s.backend_open_ = false;
+      s.queue_client({});
+      s.notify();
+      co_return;
+    }
+    std::string_view data(buf.data(), n);
+    if (!s.unpaired_) {
+      std::size_t pos = 0;
+      std::size_t frames = 0;
+      while (pos < data.size()) {
+        auto step = s.replies_.parse(data.substr(pos));
+        pos += step.consumed;
+        if (step.what == resp::parse_step::kind::error) {
+          log::warn("proxy", "backend sent malformed RESP", {{"error", s.replies_.error_message()}});
+          s.close();
+          co_return;
+        }
+        if (step.what != resp::parse_step::kind::frame_end) continue;
+        if (s.replies_.is_push()) continue;
+        if (!s.selects_.empty() && s.selects_.front().first == s.replies_done_) {
+          if (s.replies_.type() == '+') s.db_ = s.selects_.front().second;
+          s.selects_.pop_front();
+        }
+        ++s.replies_done_;
+        ++frames;
+        // "Look the master up again now" (verbatim to the client all the same).
+        if (s.st_->tracker && s.replies_.type() == '-' && asks_for_a_new_master(s.replies_.error_prefix().view())) {
+          s.st_->tracker->suspect();
+        }
+      }
+      s.queue_client(data);
+      s.reply_done(frames);
+    } else {
+      s.queue_client(data);
+    }
+  }
+}
+
+void session::reply_done(std::size_t frames) {
+  if (frames == 0) return;
+  outstanding_ -= std::min(outstanding_, frames);
+  if (outstanding_ == 0) {
+    inflight_bytes_ = 0;
+    notify();
+  }
+}
+
+void session::on_replies(std::string_view bytes, std::size_t frames) {
+  if (!closed_) queue_client(bytes);
+  reply_done(frames);
+}
+
+void session::on_lost(std::size_t frames, bool cut, std::string_view why) {
+  if (cut) {
+    close();  // the client saw part of a reply: nothing can follow it
+  } else if (!closed_) {
+    std::string e = "-ERR rsm proxy: " + std::string(why) + "\r\n";
+    for (std::size_t i = 0; i < frames; ++i) queue_client(e);
+  }
+  reply_done(frames);
+}
+
+// ---- the client's single writer -----------------------------------------------------------
+
+void session::queue_client(std::string_view bytes) {
+  out_.append(bytes);
+  if (writer_idle_) {
+    writer_idle_ = false;
+    writer_wake_.cancel();
+  }
+}
+
+awaitable<void> session::client_writer(std::shared_ptr<session> self) {
+  auto& s = *self;
+  std::string batch;
+  for (;;) {
+    while (s.out_.empty()) {
+      if (s.closed_) co_return;
+      if (s.closing_ && (s.outstanding_ == 0 || s.unpaired_ || (s.pinned_ && !s.backend_open_))) {
+        s.close();
+        co_return;
+      }
+      s.writer_idle_ = true;
+      co_await s.writer_wake_.async_wait(use_nothrow);
+      s.writer_idle_ = false;
+    }
+    if (s.closed_) co_return;
+    if (batch.capacity() > 4 * k_read_size) batch = std::string();
+    batch.clear();
+    std::swap(batch, s.out_);
+    s.writing_bytes_ = batch.size();
+    auto [ec, n] = co_await asio::async_write(s.client_, asio::buffer(batch), use_nothrow);
+    s.writing_bytes_ = 0;
+    if (ec) {
+      s.close();
+      co_return;
+    }
+    s.written_ += n;
+    s.counters().add(s.counters().bytes_out, n);
+    s.notify();  // room again
+  }
+}
+
+// A local answer goes out after every reply still due from Redis, to keep the order.
+awaitable<void> session::answer(std::string text) {
+  while (!unpaired_ && outstanding_ > 0 && !closed_) co_await wait();
+  queue_client(text);
+}
+
+// Lets the writer drain what is queued, then ends the session.
+awaitable<void> session::flush_and_close() {
+  closing_ = true;
+  queue_client({});
+  while (!closed_) co_await wait();
+}
+
+awaitable<void> session::wait() {
+  ++waiters_;
+  co_await wake_.async_wait(use_nothrow);
+  --waiters_;
+}
+
+void session::notify() {
+  if (waiters_ > 0) wake_.cancel();
+}
+
+void session::close() {
+  if (closed_) return;
+  closed_ = true;
+  error_code ignored;
+  client_.shutdown(tcp::socket::shutdown_both, ignored);
+  client_.close(ignored);
+  backend_.close(ignored);
+  backend_open_ = false;
+  writer_wake_.cancel();
+  wake_.cancel();
+}
+
+// ---- the control plane's news --------------------------------------------------------------
+
+bool session::on_master_change(std::uint64_t generation) {
+  if (closed_) return false;
+  if (!backend_open_ || generation_ >= generation) return true;
+  if (movable()) {
+    // Nothing ties it to the old master: reopen on the new one, in its db, when it next asks.
+    detach_backend();
+    counters().add(counters().migrated);
+    return true;
+  }
+  st_->killed_on_switch.fetch_add(1, std::memory_order_relaxed);
+  close();
+  return false;
+}
+
+bool session::movable() const {
+  return !sticky_ && !in_multi_ && !watching_ && !unpaired_ && !streaming_ && outstanding_ == 0;
+}
+
+void session::detach_backend() {
+  ++backend_epoch_;
+  error_code ignored;
+  backend_.close(ignored);
+  backend_open_ = false;
+  replies_ = resp::reply_parser();
+  notify();
+}
+
+void session::drain() {
+  closing_ = true;
+  queue_client({});
+}
+
+}  // namespace rsm::proxy

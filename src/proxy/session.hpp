@@ -1,0 +1,132 @@
+#pragma once
+// One client connection of `rsm proxy` (internal).
+//
+//   client ──read──▶ request_parser ──policy/AUTH──▶ shared backend (FIFO) ──▶ Redis
+//     ▲                    │ local answers in order     or its own (pinned) backend
+//     └──── client writer ◀┴──── replies, bytes as they came ◀─────────────────┘
+//
+// A session starts on its thread's shared backend connection (--backend-mode shared) and
+// moves to a connection of its own — after every earlier reply has come, so the order holds —
+// when it sends a command that needs one (see command_traits.hpp), or a request too large to
+// hold whole. With --backend-mode dedicated every session has its own from the start.
+//
+// On a master switch a pinned session whose connection carries nothing a new connection could
+// not re-create (no MULTI, WATCH, subscription, MONITOR, CLIENT/HELLO state, no reply due)
+// reopens it on the new master, in its SELECTed db, before its next request; any other pinned
+// session is closed, as Sentinel's CLIENT KILL closes it on a direct connection.
+#include "shared_backend.hpp"
+
+#include "rsm/proxy/command_traits.hpp"
+
+#include <deque>
+#include <optional>
+
+namespace rsm::proxy {
+
+class session : public reply_sink, public std::enable_shared_from_this<session> {
+ public:
+  session(std::shared_ptr<server::state> st, tcp::socket client, std::size_t thread);
+  ~session() override;
+
+  static awaitable<void> run(std::shared_ptr<session> self);
+
+  /// The master changed (called on this session's thread, for pinned sessions). Returns false
+  /// when the session was closed.
+  bool on_master_change(std::uint64_t generation);
+  /// Stop: answer what is due, then close.
+  void drain();
+
+  // reply_sink (the shared connection's side)
+  void on_replies(std::string_view bytes, std::size_t frames) override;
+  void on_lost(std::size_t frames, bool cut, std::string_view why) override;
+  std::size_t buffered() const override { return closed_ ? 0 : out_.size() + writing_bytes_; }
+  std::uint64_t written() const override { return written_; }
+  void close_slow() override { close(); }
+
+ private:
+  struct local_answer {
+    std::string text;
+    bool close = false;
+  };
+
+  awaitable<void> client_loop();
+  awaitable<std::optional<std::size_t>> read_client(std::size_t at);
+  std::optional<local_answer> decide(std::string_view frame);
+  void note(const command_traits& t);
+  awaitable<bool> flush();
+  awaitable<bool> pin();
+  awaitable<shared_backend*> route_shared();
+  awaitable<bool> open_backend();
+  awaitable<bool> to_backend(std::string_view bytes, std::size_t replies);
+  static awaitable<void> backend_reader(std::shared_ptr<session> self, std::uint64_t epoch);
+  static awaitable<void> client_writer(std::shared_ptr<session> self);
+  awaitable<void> answer(std::string text);
+  awaitable<void> flush_and_close();
+  awaitable<void> wait();
+  void notify();
+  void queue_client(std::string_view bytes);
+  void reply_done(std::size_t frames);
+  void close();
+  /// Nothing due and no state a new backend connection could not re-create (only its db).
+  bool movable() const;
+  /// Drops the pinned connection; the next request opens a new one.
+  void detach_backend();
+  thread_state& ts() { return *st_->threads[thread_]; }
+  thread_counters& counters() { return ts().counters; }
+
+  std::shared_ptr<server::state> st_;
+  std::size_t thread_;
+  tcp::socket client_;
+  bool registered_ = false;
+
+  // Requests: buf_[frame_, end_) is the frame being parsed; [fwd_begin_, frame_) are whole
+  // frames waiting to be forwarded together.
+  std::vector<char> buf_;
+  std::size_t end_ = 0;
+  std::size_t frame_ = 0;
+  std::size_t fwd_begin_ = 0;
+  std::size_t fwd_replies_ = 0;
+  std::size_t fwd_commands_ = 0;
+  resp::request_parser parser_;
+  bool streaming_ = false;
+  bool authenticated_;
+
+  // Where requests go.
+  bool pinned_ = false;
+  std::shared_ptr<shared_backend> sb_;
+  tcp::socket backend_;
+  bool backend_open_ = false;
+  bool listed_ = false;  // in the thread's list of pinned sessions
+  std::uint64_t backend_epoch_ = 0;
+  std::uint64_t generation_ = 0;
+  resp::reply_parser replies_;
+
+  // Connection-scoped state (what a new backend connection could not re-create).
+  bool unpaired_ = false;
+  bool sticky_ = false;
+  bool in_multi_ = false;
+  bool watching_ = false;
+  long long db_ = 0;
+  /// SELECTs in flight on the pinned connection: (index of their reply, db).
+  std::deque<std::pair<std::uint64_t, long long>> selects_;
+  std::uint64_t requests_sent_ = 0;
+  std::uint64_t replies_done_ = 0;
+
+  // Replies due, and request bytes sent to the shared connection and not yet answered.
+  std::size_t outstanding_ = 0;
+  std::size_t inflight_bytes_ = 0;
+
+  // The client's single writer.
+  std::string out_;
+  std::size_t writing_bytes_ = 0;
+  std::uint64_t written_ = 0;
+  bool writer_idle_ = false;
+  bool closing_ = false;
+  bool closed_ = false;
+  asio::steady_timer writer_wake_;
+  /// Wakes whoever waits for a state change (replies due, room in out_, closed).
+  asio::steady_timer wake_;
+  std::size_t waiters_ = 0;
+};
+
+}  // namespace rsm::proxy

@@ -1,0 +1,270 @@
+#include "shared_backend.hpp"
+
+#include "rsm/log.hpp"
+#include "rsm/redis/transport.hpp"
+
+#include <boost/asio/write.hpp>
+
+namespace rsm::proxy {
+
+namespace {
+constexpr std::size_t k_read_size = 64 * 1024;
+
+bool asks_for_a_new_master(std::string_view e) {
+  return e.starts_with("READONLY") || e.starts_with("LOADING") || e.starts_with("MASTERDOWN");
+}
+}  // namespace
+
+shared_backend::shared_backend(std::shared_ptr<server::state> st, std::size_t thread)
+    : st_(std::move(st)),
+      thread_(thread),
+      socket_(st_->context(thread)),
+      writer_wake_(socket_.get_executor(), asio::steady_timer::time_point::max()),
+      grace_(socket_.get_executor(), asio::steady_timer::time_point::max()) {
+  hold_until_ = std::chrono::steady_clock::now() + st_->cfg.failover_hold;
+}
+
+void shared_backend::start(std::chrono::steady_clock::time_point not_before) {
+  not_before_ = not_before;
+  // An lvalue: GCC 12 miscompiles a prvalue shared_ptr argument to a coroutine.
+  auto self = shared_from_this();
+  asio::co_spawn(socket_.get_executor(), run(self), asio::detached);
+}
+
+void shared_backend::submit(const std::shared_ptr<reply_sink>& who, std::string_view frames, std::size_t replies) {
+  out_.append(frames);
+  if (replies > 0) {
+    if (!fifo_.empty() && fifo_.back().sink == who) {
+      fifo_.back().replies += replies;
+    } else {
+      fifo_.push_back({who, replies});
+    }
+  }
+  if (writer_idle_) {
+    writer_idle_ = false;
+    writer_wake_.cancel();
+  }
+}
+
+awaitable<void> shared_backend::run(std::shared_ptr<shared_backend> self) {
+  bool connected = co_await self->connect();
+  if (!connected) co_return;
+  asio::co_spawn(self->socket_.get_executor(), write_loop(self), asio::detached);
+  co_await self->read_loop();
+}
+
+awaitable<bool> shared_backend::connect() {
+  asio::steady_timer timer(socket_.get_executor());
+  if (std::chrono::steady_clock::now() < not_before_) {
+    timer.expires_at(not_before_);
+    co_await timer.async_wait(use_nothrow);
+  }
+  bool logged = false;
+  for (;;) {
+    if (failed_) co_return false;
+    auto m = st_->master();
+    if (!m) {
+      if (std::chrono::steady_clock::now() >= hold_until_) {
+        st_->no_master.fetch_add(1, std::memory_order_relaxed);
+        fail(no_master_text(st_->cfg));
+        co_return false;
+      }
+      timer.expires_after(std::chrono::milliseconds(20));
+      co_await timer.async_wait(use_nothrow);
+      continue;
+    }
+    redis::options o;
+    o.server = m->addr;
+    o.password = st_->cfg.password;
+    o.connect_timeout = st_->cfg.connect_timeout;
+    auto opened = co_await redis::async_open(o);
+    if (!opened) {
+      st_->backend_errors.fetch_add(1, std::memory_order_relaxed);
+      if (!logged) {
+        log::warn("proxy", "backend unavailable", {{"master", o.server.to_string()}, {"error", opened.error().message()}});
+        logged = true;
+      }
+      if (!st_->tracker || std::chrono::steady_clock::now() >= hold_until_) {
+        fail("master " + o.server.to_string() + " unavailable: " + opened.error().message());
+        co_return false;
+      }
+      // The master may have just gone: ask for a fresh look and try again within the hold.
+      st_->tracker->suspect();
+      timer.expires_after(std::chrono::milliseconds(100));
+      co_await timer.async_wait(use_nothrow);
+      continue;
+    }
+    if (st_->tracker) {
+      auto now = st_->tracker->current();
+      if (!now || now->generation != m->generation) continue;  // it changed meanwhile: nothing sent yet
+    }
+    if (failed_) co_return false;
+    socket_ = std::move(opened->socket);
+    master_ = m->addr;
+    generation_ = m->generation;
+    connected_ = true;
+    st_->counters(thread_).add(st_->counters(thread_).backend_connects);
+    co_return true;
+  }
+}
+
+awaitable<void> shared_backend::write_loop(std::shared_ptr<shared_backend> self) {
+  for (;;) {
+    while (self->out_.empty()) {
+      if (self->failed_ || !self->socket_.is_open()) co_return;
+      self->writer_idle_ = true;
+      co_await self->writer_wake_.async_wait(use_nothrow);
+      self->writer_idle_ = false;
+    }
+    if (self->failed_ || !self->socket_.is_open()) co_return;
+    self->sending_.clear();
+    std::swap(self->sending_, self->out_);
+    auto [ec, n] = co_await asio::async_write(self->socket_, asio::buffer(self->sending_), use_nothrow);
+    if (ec) {
+      self->fail("connection to master " + self->master_.to_string() + " lost: " + ec.message() +
+                 " (the command may or may not have run)");
+      co_return;
+    }
+  }
+}
+
+// Waits while the session at the head of the FIFO holds more than its soft limit of replies:
+// memory stays bounded even for a 100 MB reply. A session that makes no progress for
+// --client-output-stall is closed (its replies are then read and dropped).
+awaitable<bool> shared_backend::wait_for_head() {
+  if (fifo_.empty() || fifo_.front().sink->buffered() <= st_->cfg.client_output_soft_limit) co_return true;
+  auto sink = fifo_.front().sink;
+  auto last = sink->written();
+  auto since = std::chrono::steady_clock::now();
+  asio::steady_timer timer(socket_.get_executor());
+  for (;;) {
+    timer.expires_after(std::chrono::milliseconds(2));
+    co_await timer.async_wait(use_nothrow);
+    if (failed_ || !socket_.is_open()) co_return false;
+    if (fifo_.empty() || fifo_.front().sink != sink || sink->buffered() <= st_->cfg.client_output_soft_limit) {
+      co_return true;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (sink->written() != last) {
+      last = sink->written();
+      since = now;
+    } else if (now - since >= st_->cfg.client_output_stall) {
+      st_->counters(thread_).add(st_->counters(thread_).slow_closed);
+      log::warn("proxy", "closing a client that stopped reading its replies",
+                {{"buffered", sink->buffered()}, {"stalled", to_string(st_->cfg.client_output_stall)}});
+      sink->close_slow();
+      co_return true;
+    }
+  }
+}
+
+awaitable<void> shared_backend::read_loop() {
+  in_.resize(k_read_size);
+  for (;;) {
+    if (!co_await wait_for_head()) co_return;
+    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_), use_nothrow);
+    if (ec) {
+      if (fifo_.empty() && (retired_ || !socket_.is_open())) {
+        close();
+      } else {
+        fail("connection to master " + master_.to_string() + " lost: " + ec.message() +
+             " (the command may or may not have run)");
+      }
+      co_return;
+    }
+    std::string_view data(in_.data(), n);
+    std::size_t pos = 0;
+    std::size_t seg = 0;
+    std::size_t frames = 0;
+    bool partial = false;
+    while (pos < data.size()) {
+      if (fifo_.empty()) {
+        log::warn("proxy", "the master sent a reply nobody asked for", {{"master", master_.to_string()}});
+        fail("the master sent a reply nobody asked for");
+        co_return;
+      }
+      auto step = parser_.parse(data.substr(pos));
+      pos += step.consumed;
+      if (step.what == resp::parse_step::kind::error) {
+        log::warn("proxy", "backend sent malformed RESP", {{"error", parser_.error_message()}});
+        fail("the master sent malformed RESP");
+        co_return;
+      }
+      if (step.what == resp::parse_step::kind::need_more) {
+        partial = true;
+        break;
+      }
+      if (st_->tracker && parser_.type() == '-' && asks_for_a_new_master(parser_.error_prefix().view())) {
+        st_->tracker->suspect();  // verbatim to the client all the same
+      }
+      ++frames;
+      if (++head_done_ == fifo_.front().replies) {
+        deliver(data.substr(seg, pos - seg), frames);
+        fifo_.pop_front();
+        head_done_ = 0;
+        head_partial_ = false;
+        frames = 0;
+        seg = pos;
+      }
+    }
+    if (pos > seg) {
+      deliver(data.substr(seg, pos - seg), frames);
+      head_partial_ = partial;
+    }
+    if (retired_ && fifo_.empty()) {
+      close();
+      co_return;
+    }
+  }
+}
+
+void shared_backend::deliver(std::string_view bytes, std::size_t frames_done) {
+  fifo_.front().sink->on_replies(bytes, frames_done);
+}
+
+void shared_backend::retire(duration grace) {
+  if (retired_ || failed_) return;
+  retired_ = true;
+  if (fifo_.empty()) {
+    close();
+    return;
+  }
+  grace_.expires_after(grace);
+  grace_.async_wait([self = shared_from_this()](error_code ec) {
+    if (ec || self->failed_ || !self->socket_.is_open()) return;
+    if (!self->fifo_.empty()) {
+      self->fail("the master changed while the command was in flight to " + self->master_.to_string() +
+                 " (it may or may not have run)");
+    }
+  });
+}
+
+void shared_backend::fail(std::string_view why) {
+  if (failed_) return;
+  failed_ = true;
+  connected_ = false;
+  auto fifo = std::move(fifo_);
+  fifo_.clear();
+  std::size_t lost = 0;
+  bool first = true;
+  for (auto& s : fifo) {
+    auto n = s.replies - (first ? head_done_ : 0);
+    s.sink->on_lost(n, first && head_partial_, why);
+    lost += n;
+    first = false;
+  }
+  if (lost > 0) {
+    st_->counters(thread_).add(st_->counters(thread_).lost_replies, lost);
+    log::warn("proxy", "shared backend connection failed", {{"master", master_.to_string()}, {"replies_lost", lost}, {"reason", std::string(why)}});
+  }
+  close();
+}
+
+void shared_backend::close() {
+  error_code ignored;
+  socket_.close(ignored);
+  writer_wake_.cancel();
+  grace_.cancel();
+}
+
+}  // namespace rsm::proxy

@@ -1,0 +1,92 @@
+#pragma once
+// A backend connection that many client sessions of one data thread share (internal).
+//
+// Requests are whole frames, appended to one output buffer and written in batches; a FIFO of
+// (session, replies due) says whose reply comes next. Replies are parsed only to their frame
+// boundaries and handed, bytes as they came, to the session at the head of the FIFO. A session
+// that has gone away keeps its FIFO slots: its replies are read and dropped, never given to
+// anyone else.
+//
+// Life: connecting (requests wait, up to --failover-hold, for a verified master: nothing has
+// been sent yet, so trying again elsewhere is safe) → open → retired (the master changed: no new
+// requests; the replies still due may come until a grace period ends) or failed (every slot
+// gets an error reply, in order). Either way a new connection replaces it for new requests.
+#include "server_state.hpp"
+
+#include "rsm/resp/frame_parser.hpp"
+
+#include <deque>
+#include <string_view>
+
+namespace rsm::proxy {
+
+/// Where a shared connection delivers replies (a client session).
+class reply_sink {
+ public:
+  virtual ~reply_sink() = default;
+  /// Reply bytes, as they came; `frames` replies end within them (0: part of a large one).
+  virtual void on_replies(std::string_view bytes, std::size_t frames) = 0;
+  /// `frames` replies will never come (`cut`: the first of them was partly delivered).
+  virtual void on_lost(std::size_t frames, bool cut, std::string_view why) = 0;
+  /// Reply bytes held for the client, and bytes written to it so far (progress).
+  virtual std::size_t buffered() const = 0;
+  virtual std::uint64_t written() const = 0;
+  /// The client stopped reading while its replies held up everyone on the connection.
+  virtual void close_slow() = 0;
+};
+
+class shared_backend : public std::enable_shared_from_this<shared_backend> {
+ public:
+  shared_backend(std::shared_ptr<server::state> st, std::size_t thread);
+
+  /// Starts connecting (after `not_before`, the thread's reconnect rate limit).
+  void start(std::chrono::steady_clock::time_point not_before);
+  /// Queues whole request frames from `who`, which expects `replies` replies.
+  void submit(const std::shared_ptr<reply_sink>& who, std::string_view frames, std::size_t replies);
+  /// Takes new requests (not failed, not retired).
+  bool usable() const { return !failed_ && !retired_; }
+  bool connected() const { return connected_; }
+  /// The master it is open to (valid once connected), and that master's generation.
+  const address& master() const { return master_; }
+  std::uint64_t generation() const { return generation_; }
+  /// The master changed: take no new requests; replies still due get `grace` to arrive.
+  void retire(duration grace);
+
+ private:
+  struct slot {
+    std::shared_ptr<reply_sink> sink;
+    std::size_t replies;
+  };
+  static awaitable<void> run(std::shared_ptr<shared_backend> self);
+  awaitable<bool> connect();
+  static awaitable<void> write_loop(std::shared_ptr<shared_backend> self);
+  awaitable<void> read_loop();
+  awaitable<bool> wait_for_head();
+  void deliver(std::string_view bytes, std::size_t frames_done);
+  void fail(std::string_view why);
+  void close();
+
+  std::shared_ptr<server::state> st_;
+  std::size_t thread_;
+  tcp::socket socket_;
+  address master_;
+  std::uint64_t generation_ = 0;
+  bool connected_ = false;
+  bool failed_ = false;
+  bool retired_ = false;
+  std::chrono::steady_clock::time_point hold_until_;
+  std::chrono::steady_clock::time_point not_before_;
+  std::string out_;
+  std::string sending_;
+  bool writer_idle_ = false;
+  asio::steady_timer writer_wake_;
+  asio::steady_timer grace_;
+  std::deque<slot> fifo_;
+  /// Replies of the head slot already completed, and whether its current reply is partly out.
+  std::size_t head_done_ = 0;
+  bool head_partial_ = false;
+  resp::reply_parser parser_;
+  std::vector<char> in_;
+};
+
+}  // namespace rsm::proxy
