@@ -2,6 +2,9 @@
 # The two quick-start commands of the README:
 #
 #   packaging/dev.sh up     install what is missing, build (Release), start the local service
+#   packaging/dev.sh bench  install what is missing (twemproxy, HAProxy too), build (Release),
+#                           run the proxy and failover benchmarks, write their tables into
+#                           docs/benchmarks.md
 #   packaging/dev.sh test   install what is missing, build, run every test
 #                           (with CI=true or --asan: also an ASan+UBSan build of every test;
 #                           with CI=true or --fuzz[=SECONDS]: every libFuzzer target, 60 s each)
@@ -195,13 +198,24 @@ cmd_test() {
   return "$status"
 }
 
+cmd_bench() {
+  ensure_packages "${BUILD_PACKAGES[@]}" redis-server redis-sentinel redis-tools nutcracker haproxy python3
+  build "$ROOT/build/release" Release -DRSM_BUILD_TESTS=OFF
+  python3 "$ROOT/tests/bench/proxy_bench.py" --rsm "$ROOT/build/release/rsm" \
+    --write "$ROOT/docs/benchmarks.md" "$@"
+  python3 "$ROOT/tests/bench/failover_bench.py" --rsm "$ROOT/build/release/rsm" \
+    --write "$ROOT/docs/benchmarks.md"
+}
+
 case "${1:-}" in
   up) shift; cmd_up "$@" ;;
+  bench) shift; cmd_bench "$@" ;;
   test) shift; cmd_test "$@" ;;
   *)
-    echo "usage: packaging/dev.sh up|test [args]" >&2
+    echo "usage: packaging/dev.sh up|test|bench [args]" >&2
     echo "  up    install what is missing, build, start the local service" >&2
     echo "  test  install what is missing, build, run every test (--asan: also under ASan)" >&2
+    echo "  bench install what is missing, build, benchmark the proxy against its peers" >&2
     exit 2
     ;;
 esac

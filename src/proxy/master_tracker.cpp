@@ -16,7 +16,12 @@ namespace rsm::proxy {
 
 struct master_tracker::state {
   state(asio::any_io_executor e, tracker_settings s, std::unique_ptr<discovery::source> src)
-      : ex(e), cfg(std::move(s)), source(std::move(src)), poke(e, asio::steady_timer::time_point::max()), followers(e) {}
+      : ex(e),
+        cfg(std::move(s)),
+        source(std::move(src)),
+        poke(e, asio::steady_timer::time_point::max()),
+        urgent(e, asio::steady_timer::time_point::max()),
+        followers(e) {}
   asio::any_io_executor ex;
   tracker_settings cfg;
   std::unique_ptr<discovery::source> source;
@@ -24,14 +29,18 @@ struct master_tracker::state {
   std::atomic<std::shared_ptr<const master_info>> current;
   std::uint64_t generation = 0;
   asio::steady_timer poke;
+  /// Cancelled by a sentinel event: it interrupts a resolution in flight (which may be waiting
+  /// out a timeout on a SIGSTOPped master) so that the news is acted on at once.
+  asio::steady_timer urgent;
   std::string pending_reason;
   sentinel::follower_set followers;
   std::vector<std::function<void(std::shared_ptr<const master_info>)>> listeners;
   std::string last_problem;
 
-  void trigger(std::string why) {
-    if (pending_reason.empty()) pending_reason = std::move(why);
+  void trigger(std::string why, bool interrupt = false) {
+    if (pending_reason.empty() || interrupt) pending_reason = std::move(why);
     poke.cancel();
+    if (interrupt) urgent.cancel();
   }
 };
 
@@ -174,7 +183,7 @@ void follow(const std::shared_ptr<master_tracker::state>& st) {
     auto st = weak.lock();
     if (!st || ev.master_name != st->cfg.master_name) return;
     if (ev.type == "+sdown" && ev.instance_type != "master") return;
-    st->trigger(ev.type + " from sentinel " + where.to_string());
+    st->trigger(ev.type + " from sentinel " + where.to_string(), true);
   });
 }
 
@@ -216,7 +225,12 @@ awaitable<void> master_tracker::async_run() {
     for (;;) {
       if (st->group) {
         auto why = st->pending_reason.empty() ? std::string("periodic check") : std::exchange(st->pending_reason, {});
-        co_await resolve(st, why);
+        // A sentinel event meanwhile cancels this resolution; the loop starts the next at once.
+        auto interrupted = [](std::shared_ptr<state> st) -> awaitable<void> {
+          co_await st->urgent.async_wait(use_nothrow);
+        };
+        using namespace asio::experimental::awaitable_operators;
+        co_await (resolve(st, why) || interrupted(st));
       }
       if (!st->pending_reason.empty()) continue;
       st->poke.expires_after(st->cfg.check_interval);

@@ -1,0 +1,203 @@
+#!/usr/bin/python3
+"""rsm proxy against direct Redis, twemproxy and HAProxy: throughput, latency, CPU per request.
+
+Starts, side by side on loopback, one redis-server and in front of it: rsm proxy (shared and
+dedicated backend modes), twemproxy (nutcracker, one-server pool) and HAProxy (tcp mode with
+the role:master check). Runs redis-benchmark (-c 50, SET and GET, -P 1 and -P 16) against each
+in interleaved rounds, reads each proxy's and Redis's CPU time from /proc/PID/stat around every
+run, and prints medians with their spread as a Markdown table (docs/benchmarks.md).
+
+  tests/bench/proxy_bench.py [--rsm build/release/rsm] [--rounds 5] [--requests 100000]
+
+Bounded: every run is a fixed number of requests with a timeout; everything it starts is
+stopped at the end. Needs redis-server, redis-benchmark, nutcracker and haproxy (packaging/
+bench.sh installs them).
+"""
+import argparse
+import os
+import random
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def cpu_seconds(pid):
+    """utime + stime of a process (and its threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def wait_ping(port, timeout=10.0):
+    until = time.time() + timeout
+    while time.time() < until:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                s.sendall(b"PING\r\n")
+                if s.recv(64).startswith(b"+PONG"):
+                    return True
+        except OSError:
+            pass
+        time.sleep(0.05)
+    return False
+
+
+class Stack:
+    def __init__(self, rsm, tmp):
+        self.procs = []
+        self.tmp = tmp
+        self.targets = {}  # name -> (port, pid of the proxy or None)
+        self.redis_port = free_port()
+        self.redis = self.start(["redis-server", "--port", str(self.redis_port), "--save", "",
+                                 "--appendonly", "no", "--bind", "127.0.0.1"])
+        assert wait_ping(self.redis_port), "redis-server did not start"
+        self.targets["redis (direct)"] = (self.redis_port, None)
+        for mode in ("shared", "dedicated"):
+            port = free_port()
+            p = self.start([rsm, "proxy", "--listen", f"127.0.0.1:{port}", "--master",
+                            f"127.0.0.1:{self.redis_port}", "--threads", "2", "--backend-mode", mode,
+                            "--log-level", "warn"])
+            assert wait_ping(port), f"rsm proxy ({mode}) did not start"
+            self.targets[f"rsm proxy ({mode})"] = (port, p.pid)
+        if shutil.which("nutcracker"):
+            port = free_port()
+            conf = os.path.join(tmp, "nutcracker.yml")
+            with open(conf, "w") as f:
+                f.write(f"pool:\n  listen: 127.0.0.1:{port}\n  redis: true\n  preconnect: true\n"
+                        f"  server_connections: 1\n  servers:\n   - 127.0.0.1:{self.redis_port}:1\n")
+            p = self.start(["nutcracker", "-c", conf, "-s", str(free_port()), "-o", os.path.join(tmp, "nc.log")])
+            assert wait_ping(port), "nutcracker did not start"
+            self.targets["twemproxy"] = (port, p.pid)
+        if shutil.which("haproxy"):
+            port = free_port()
+            conf = os.path.join(tmp, "haproxy.cfg")
+            with open(conf, "w") as f:
+                f.write(f"""global
+    nbthread 2
+defaults
+    mode tcp
+    timeout connect 2s
+    timeout client 1h
+    timeout server 1h
+frontend redis_in
+    bind 127.0.0.1:{port}
+    default_backend redis_master
+backend redis_master
+    option tcp-check
+    tcp-check connect
+    tcp-check send PING\\r\\n
+    tcp-check expect string +PONG
+    tcp-check send info\\ replication\\r\\n
+    tcp-check expect string role:master
+    tcp-check send QUIT\\r\\n
+    tcp-check expect string +OK
+    server r1 127.0.0.1:{self.redis_port} check inter 1s
+""")
+            p = self.start(["haproxy", "-db", "-f", conf])
+            assert wait_ping(port), "haproxy did not start"
+            self.targets["HAProxy"] = (port, p.pid)
+
+    def start(self, argv):
+        p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
+        self.procs.append(p)
+        return p
+
+    def stop(self):
+        for p in self.procs:
+            p.send_signal(signal.SIGTERM)
+        for p in self.procs:
+            try:
+                p.wait(5)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+def bench(port, pipeline, requests):
+    """One redis-benchmark run: SET and GET; returns (rps, p50 ms, p99 ms) averaged over both."""
+    out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests), "-P", str(pipeline),
+                          "-t", "set,get", "--csv", "-r", "100000"],
+                         capture_output=True, text=True, timeout=300, check=True).stdout
+    rows = [line.replace('"', "").split(",") for line in out.splitlines() if line.startswith('"SET"') or line.startswith('"GET"')]
+    rps = statistics.mean(float(r[1]) for r in rows)
+    p50 = statistics.mean(float(r[4]) for r in rows)
+    p99 = statistics.mean(float(r[6]) for r in rows)
+    return rps, p50, p99
+
+
+def spread(values, fmt):
+    return f"{fmt(statistics.median(values))} ({fmt(min(values))}–{fmt(max(values))})"
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--rsm", default="build/release/rsm")
+    ap.add_argument("--rounds", type=int, default=5)
+    ap.add_argument("--requests", type=int, default=100000)
+    ap.add_argument("--write", metavar="FILE",
+                    help="also put the tables into FILE, between its proxy-bench markers")
+    args = ap.parse_args()
+    tmp = tempfile.mkdtemp(prefix="rsm-bench-")
+    stack = Stack(os.path.abspath(args.rsm), tmp)
+    results = {}  # (target, P) -> list of (rps, p50, p99, proxy us/req, redis us/req)
+    try:
+        for rnd in range(args.rounds):
+            order = list(stack.targets.items())
+            random.shuffle(order)
+            for pipeline in (1, 16):
+                for name, (port, pid) in order:
+                    n = args.requests * (4 if pipeline > 1 else 1)
+                    r0 = cpu_seconds(stack.redis.pid)
+                    p0 = cpu_seconds(pid) if pid else 0
+                    rps, p50, p99 = bench(port, pipeline, n)
+                    r1 = cpu_seconds(stack.redis.pid)
+                    p1 = cpu_seconds(pid) if pid else 0
+                    total = 2 * n  # SET and GET
+                    results.setdefault((name, pipeline), []).append(
+                        (rps, p50, p99, (p1 - p0) * 1e6 / total, (r1 - r0) * 1e6 / total))
+            print(f"round {rnd + 1}/{args.rounds} done", file=sys.stderr)
+    finally:
+        stack.stop()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+    lines = [f"redis-benchmark -c 50 -t set,get ({args.requests} requests of each at -P 1, 4x that at -P 16); "
+             f"{args.rounds} interleaved rounds; median (min–max). CPU from /proc/PID/stat.", ""]
+    for pipeline in (1, 16):
+        direct = statistics.median(r[0] for r in results[("redis (direct)", pipeline)])
+        lines += [f"#### -P {pipeline}", "",
+                  "| target | requests/s | vs direct | p50 ms | p99 ms | proxy µs CPU/req | Redis µs CPU/req |",
+                  "|---|---|---|---|---|---|---|"]
+        for name in stack.targets:
+            rows = results[(name, pipeline)]
+            col = lambda i: [r[i] for r in rows]
+            ratio = statistics.median(col(0)) / direct
+            proxy_cpu = spread(col(3), lambda v: f"{v:.2f}") if name != "redis (direct)" else "–"
+            lines.append(f"| {name} | {spread(col(0), lambda v: f'{v:,.0f}')} | {ratio:.2f} | "
+                         f"{statistics.median(col(1)):.3f} | {statistics.median(col(2)):.3f} | {proxy_cpu} | "
+                         f"{spread(col(4), lambda v: f'{v:.2f}')} |")
+        lines.append("")
+    text = "\n".join(lines)
+    print(text)
+    if args.write:
+        begin, end = "<!-- proxy-bench:begin -->", "<!-- proxy-bench:end -->"
+        doc = open(args.write).read()
+        i, j = doc.index(begin) + len(begin), doc.index(end)
+        with open(args.write, "w") as f:
+            f.write(doc[:i] + "\n" + text + "\n" + doc[j:])
+
+
+if __name__ == "__main__":
+    main()
