@@ -32,13 +32,11 @@ import tempfile
 import threading
 import time
 
+from bench_common import free_port, haproxy_config, spread, write_between_markers
+
 MASTER = "mymaster"
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def command(port, *args, timeout=2.0):
@@ -196,27 +194,9 @@ def start_target(name, rsm, group, tmp):
                 "--sentinels", ",".join(f"127.0.0.1:{p}" for p in group.sentinels), "--log-level", "warn"]
     else:
         conf = os.path.join(tmp, f"haproxy-{port}.cfg")
-        servers = "".join(f"    server r{i} 127.0.0.1:{p} check inter 1s fall 1 rise 1 on-marked-down shutdown-sessions\n"
-                          for i, p in enumerate(group.redis))
         with open(conf, "w") as f:
-            f.write(f"""defaults
-    mode tcp
-    timeout connect 1s
-    timeout client 1h
-    timeout server 1h
-frontend redis_in
-    bind 127.0.0.1:{port}
-    default_backend redis_master
-backend redis_master
-    option tcp-check
-    tcp-check connect
-    tcp-check send PING\\r\\n
-    tcp-check expect string +PONG
-    tcp-check send info\\ replication\\r\\n
-    tcp-check expect string role:master
-    tcp-check send QUIT\\r\\n
-    tcp-check expect string +OK
-{servers}""")
+            f.write(haproxy_config(port, group.redis,
+                                   "check inter 1s fall 1 rise 1 on-marked-down shutdown-sessions"))
         argv = ["haproxy", "-db", "-f", conf]
     p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     assert wait_until(lambda: command(port, "SET", "ready", "1") == "+OK", 15), f"{name} did not start"
@@ -280,11 +260,6 @@ def one_run(target, scenario, rsm):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def spread(values, fmt):
-    values = [v for v in values if v == v]  # drop NaN
-    if not values:
-        return "–"
-    return f"{fmt(statistics.median(values))} ({fmt(min(values))}–{fmt(max(values))})"
 
 
 def main():
@@ -315,12 +290,7 @@ def main():
     text = "\n".join(lines)
     print(text)
     if args.write:
-        begin, end = "<!-- failover-bench:begin -->", "<!-- failover-bench:end -->"
-        doc = open(args.write).read()
-        i, j = doc.index(begin) + len(begin), doc.index(end)
-        with open(args.write, "w") as f:
-            f.write(doc[:i] + "\n" + text + "\n" + doc[j:])
-
+        write_between_markers(args.write, "failover-bench", text)
 
 if __name__ == "__main__":
     main()

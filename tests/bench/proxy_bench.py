@@ -25,13 +25,11 @@ import sys
 import tempfile
 import time
 
+from bench_common import free_port, haproxy_config, spread, write_between_markers
+
 TICK = os.sysconf("SC_CLK_TCK")
 
 
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def cpu_seconds(pid):
@@ -46,7 +44,7 @@ def wait_ping(port, timeout=10.0):
     while time.time() < until:
         try:
             with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"PING\r\n")
+                s.sendall(b"*1\r\n$4\r\nPING\r\n")
                 if s.recv(64).startswith(b"+PONG"):
                     return True
         except OSError:
@@ -85,27 +83,7 @@ class Stack:
             port = free_port()
             conf = os.path.join(tmp, "haproxy.cfg")
             with open(conf, "w") as f:
-                f.write(f"""global
-    nbthread 2
-defaults
-    mode tcp
-    timeout connect 2s
-    timeout client 1h
-    timeout server 1h
-frontend redis_in
-    bind 127.0.0.1:{port}
-    default_backend redis_master
-backend redis_master
-    option tcp-check
-    tcp-check connect
-    tcp-check send PING\\r\\n
-    tcp-check expect string +PONG
-    tcp-check send info\\ replication\\r\\n
-    tcp-check expect string role:master
-    tcp-check send QUIT\\r\\n
-    tcp-check expect string +OK
-    server r1 127.0.0.1:{self.redis_port} check inter 1s
-""")
+                f.write(haproxy_config(port, [self.redis_port], threads=2))
             p = self.start(["haproxy", "-db", "-f", conf])
             assert wait_ping(port), "haproxy did not start"
             self.targets["HAProxy"] = (port, p.pid)
@@ -138,8 +116,6 @@ def bench(port, pipeline, requests):
     return rps, p50, p99
 
 
-def spread(values, fmt):
-    return f"{fmt(statistics.median(values))} ({fmt(min(values))}–{fmt(max(values))})"
 
 
 def main():
@@ -192,12 +168,7 @@ def main():
     text = "\n".join(lines)
     print(text)
     if args.write:
-        begin, end = "<!-- proxy-bench:begin -->", "<!-- proxy-bench:end -->"
-        doc = open(args.write).read()
-        i, j = doc.index(begin) + len(begin), doc.index(end)
-        with open(args.write, "w") as f:
-            f.write(doc[:i] + "\n" + text + "\n" + doc[j:])
-
+        write_between_markers(args.write, "proxy-bench", text)
 
 if __name__ == "__main__":
     main()
