@@ -1,5 +1,6 @@
 #include "rsm/proxy/policy.hpp"
 
+#include <array>
 #include <cctype>
 
 namespace rsm::proxy {
@@ -52,20 +53,32 @@ policy::policy(const std::vector<std::string>& allow, const std::vector<std::str
     }
   }
   for (const auto& d : deny) refused_.insert(upper(d));
+  for (const auto& r : refused_) {
+    if (auto space = r.find(' '); space != std::string::npos) two_word_.insert(r.substr(0, space));
+  }
 }
 
 std::optional<std::string> policy::refusal(std::string_view name, std::string_view first_arg) const {
-  auto n = upper(name);
-  std::string shown;
-  if (refused_.count(n)) {
-    shown = n;
-  } else if (!first_arg.empty() && refused_.count(n + " " + upper(first_arg))) {
-    shown = n + " " + upper(first_arg);
+  // Upper-cased into a buffer on the stack: "NAME" or "NAME ARG".
+  constexpr std::size_t cap = 128;
+  if (name.size() + 1 + first_arg.size() > cap) return std::nullopt;  // no refused entry is that long
+  std::array<char, cap> buf;
+  std::size_t n = 0;
+  for (char c : name) buf[n++] = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  std::string_view upper_name(buf.data(), n);
+  std::string_view shown;
+  if (refused_.find(upper_name) != refused_.end()) {
+    shown = upper_name;
+  } else if (!first_arg.empty() && two_word_.find(upper_name) != two_word_.end()) {
+    buf[n++] = ' ';
+    for (char c : first_arg) buf[n++] = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    std::string_view both(buf.data(), n);
+    if (refused_.find(both) == refused_.end()) return std::nullopt;
+    shown = both;
   } else {
     return std::nullopt;
   }
-  return "ERR command '" + shown + "' is refused by the rsm proxy: it would change the group " +
+  return "ERR command '" + std::string(shown) + "' is refused by the rsm proxy: it would change the group " +
          "that rsm and Sentinel manage (allow it with --allow-command)";
 }
-
 }  // namespace rsm::proxy

@@ -19,10 +19,12 @@ class policy {
   policy() : policy({}, {}) {}
 
   /// The error to answer (without '-' and CRLF) when the command is refused, else nothing.
+  /// Allocates only for a refusal (it runs on every request).
   std::optional<std::string> refusal(std::string_view name, std::string_view first_arg) const;
 
  private:
-  std::set<std::string> refused_;  // "CONFIG SET", "SHUTDOWN", ...
+  std::set<std::string, std::less<>> refused_;  // "CONFIG SET", "SHUTDOWN", ...
+  std::set<std::string, std::less<>> two_word_;  // "CONFIG", "ACL": names with refused subcommands
 };
 
 /// Splits "CONFIG SET,shutdown" into upper-cased entries.
