@@ -53,6 +53,11 @@ server::server(net::runtime& rt, settings s, master_tracker* tracker)
       auto st = weak.lock();
       if (!st) return;
       st->master_changes.fetch_add(1, std::memory_order_relaxed);
+      if (m) {
+        st->switch_to_first_reply.store(-1);
+        st->switch_at.store(std::chrono::steady_clock::now().time_since_epoch().count());
+        st->switch_generation.store(m->generation);
+      }
       for (std::size_t i = 0; i < st->threads.size(); ++i) {
         asio::post(st->context(i), [st, i, m] { master_changed(st, i, m); });
       }
@@ -66,7 +71,18 @@ server::server(net::runtime& rt, settings s, master_tracker* tracker)
   state_->acceptor.listen(asio::socket_base::max_listen_connections);
 }
 
-server::~server() { stop(); }
+server::~server() {
+  stop();
+  // The runtime has run (its data threads are joined): break the reference cycles between the
+  // threads' shared connections, the sessions waiting on them, and this state.
+  for (auto& t : state_->threads) {
+    for (auto& w : t->backends) {
+      if (auto b = w.lock()) b->abandon();
+    }
+    t->backends.clear();
+    t->current.reset();
+  }
+}
 
 address server::local_address() const {
   auto ep = state_->acceptor.local_endpoint();
@@ -107,6 +123,12 @@ void server::add_metrics(metrics::exposition& e) const {
   e.counter("rsm_proxy_protocol_errors_total", "clients closed for a protocol error", {}, n(st.protocol_errors));
   e.counter("rsm_proxy_backend_errors_total", "failed connections to the master", {}, n(st.backend_errors));
   e.counter("rsm_proxy_no_master_total", "requests answered that no master was verified in time", {}, n(st.no_master));
+  e.counter("rsm_proxy_requests_held_total", "requests that waited for a verified master before being sent", {},
+            n(st.held));
+  if (auto ns = st.switch_to_first_reply.load(); ns >= 0 && st.tracker) {
+    e.gauge("rsm_proxy_switch_to_first_reply_seconds",
+            "from the last master switch to the first reply from the new master", {}, static_cast<double>(ns) / 1e9);
+  }
   e.counter("rsm_proxy_idle_closed_total", "clients closed after --client-idle-timeout", {}, n(st.idle_closed));
   e.counter("rsm_proxy_sessions_closed_on_switch_total", "sessions closed because the master was replaced", {},
             n(st.killed_on_switch));
@@ -141,9 +163,9 @@ awaitable<void> server::async_run() {
     auto& ctx = st->context(i);
     auto [ec, socket] = co_await st->acceptor.async_accept(ctx, use_nothrow);
     if (ec) {
-      if (st->stopped || ec == asio::error::operation_aborted) co_return;
+      if (st->stopped || ec == asio::error::operation_aborted) break;
       auto cs = co_await asio::this_coro::cancellation_state;
-      if (cs.cancelled() != asio::cancellation_type::none) co_return;
+      if (cs.cancelled() != asio::cancellation_type::none) break;
       continue;
     }
     error_code ignored;
@@ -160,6 +182,15 @@ awaitable<void> server::async_run() {
     st->connections.fetch_add(1, std::memory_order_relaxed);
     auto s = std::make_shared<session>(st, std::move(socket), i);
     asio::co_spawn(ctx, session::run(s), asio::detached);
+  }
+  // Graceful drain: this task (and so the process) ends once every session has answered what
+  // was due and closed (stop() told them to); the runtime's stop deadline bounds the wait.
+  stop();
+  co_await asio::this_coro::throw_if_cancelled(false);
+  asio::steady_timer timer(co_await asio::this_coro::executor);
+  while (st->clients.load() > 0) {
+    timer.expires_after(std::chrono::milliseconds(20));
+    co_await timer.async_wait(use_nothrow);
   }
 }
 

@@ -58,6 +58,20 @@ struct server::state {
   std::atomic<std::uint64_t> protocol_errors{0};
   std::atomic<std::uint64_t> backend_errors{0};
   std::atomic<std::uint64_t> no_master{0};
+  /// Requests that waited for a verified master (during a failover) before they were sent.
+  std::atomic<std::uint64_t> held{0};
+  /// The last switch to a master: when (steady clock, ns), its generation, and how long after it
+  /// the first reply from that master came (-1: not yet).
+  std::atomic<std::int64_t> switch_at{0};
+  std::atomic<std::uint64_t> switch_generation{0};
+  std::atomic<std::int64_t> switch_to_first_reply{-1};
+  /// A backend connection to master `generation` got its first reply.
+  void first_reply(std::uint64_t generation) {
+    if (generation != switch_generation.load(std::memory_order_relaxed)) return;
+    std::int64_t none = -1;
+    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+    switch_to_first_reply.compare_exchange_strong(none, now - switch_at.load(std::memory_order_relaxed));
+  }
   std::atomic<std::uint64_t> killed_on_switch{0};
   std::atomic<std::uint64_t> master_changes{0};
   std::atomic<std::uint64_t> idle_closed{0};

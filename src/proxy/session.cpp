@@ -306,6 +306,7 @@ awaitable<bool> session::open_backend() {
   o.db = static_cast<int>(db_);
   auto until = std::chrono::steady_clock::now() + st_->cfg.failover_hold;
   asio::steady_timer timer(client_.get_executor());
+  bool waited = false;
   for (;;) {
     auto m = st_->master();
     if (!m) {
@@ -315,6 +316,7 @@ awaitable<bool> session::open_backend() {
         co_await flush_and_close();
         co_return false;
       }
+      waited = true;
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(use_nothrow);
       if (closed_) co_return false;
@@ -333,6 +335,7 @@ awaitable<bool> session::open_backend() {
       }
       // The master may have just gone: ask for a fresh look and try again within the hold.
       st_->tracker->suspect();
+      waited = true;
       timer.expires_after(std::chrono::milliseconds(100));
       co_await timer.async_wait(use_nothrow);
       if (closed_) co_return false;
@@ -349,6 +352,8 @@ awaitable<bool> session::open_backend() {
     }
     backend_ = std::move(opened->socket);
     backend_open_ = true;
+    backend_replied_ = false;
+    if (waited) st_->held.fetch_add(1, std::memory_order_relaxed);
     generation_ = m->generation;
     ++backend_epoch_;
     counters().add(counters().backend_connects);
@@ -413,6 +418,10 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
         }
         if (step.what != resp::parse_step::kind::frame_end) continue;
         if (s.replies_.is_push()) continue;
+        if (!s.backend_replied_) {
+          s.backend_replied_ = true;
+          s.st_->first_reply(s.generation_);
+        }
         if (!s.selects_.empty() && s.selects_.front().first == s.replies_done_) {
           if (s.replies_.type() == '+') s.db_ = s.selects_.front().second;
           s.selects_.pop_front();

@@ -60,15 +60,17 @@ awaitable<bool> shared_backend::connect() {
     co_await timer.async_wait(use_nothrow);
   }
   bool logged = false;
+  bool waited = false;
   for (;;) {
     if (failed_) co_return false;
     auto m = st_->master();
     if (!m) {
       if (std::chrono::steady_clock::now() >= hold_until_) {
-        st_->no_master.fetch_add(1, std::memory_order_relaxed);
+        st_->no_master.fetch_add(replies_due(), std::memory_order_relaxed);
         fail(no_master_text(st_->cfg));
         co_return false;
       }
+      waited = true;
       timer.expires_after(std::chrono::milliseconds(20));
       co_await timer.async_wait(use_nothrow);
       continue;
@@ -90,6 +92,7 @@ awaitable<bool> shared_backend::connect() {
       }
       // The master may have just gone: ask for a fresh look and try again within the hold.
       st_->tracker->suspect();
+      waited = true;
       timer.expires_after(std::chrono::milliseconds(100));
       co_await timer.async_wait(use_nothrow);
       continue;
@@ -103,6 +106,7 @@ awaitable<bool> shared_backend::connect() {
     master_ = m->addr;
     generation_ = m->generation;
     connected_ = true;
+    if (waited) st_->held.fetch_add(replies_due(), std::memory_order_relaxed);
     st_->counters(thread_).add(st_->counters(thread_).backend_connects);
     co_return true;
   }
@@ -194,6 +198,10 @@ awaitable<void> shared_backend::read_loop() {
         partial = true;
         break;
       }
+      if (!replied_) {
+        replied_ = true;
+        st_->first_reply(generation_);
+      }
       if (st_->tracker && parser_.type() == '-' && asks_for_a_new_master(parser_.error_prefix().view())) {
         st_->tracker->suspect();  // verbatim to the client all the same
       }
@@ -218,6 +226,12 @@ awaitable<void> shared_backend::read_loop() {
   }
 }
 
+std::size_t shared_backend::replies_due() const {
+  std::size_t n = 0;
+  for (const auto& s : fifo_) n += s.replies;
+  return n;
+}
+
 void shared_backend::deliver(std::string_view bytes, std::size_t frames_done) {
   fifo_.front().sink->on_replies(bytes, frames_done);
 }
@@ -237,6 +251,12 @@ void shared_backend::retire(duration grace) {
                  " (it may or may not have run)");
     }
   });
+}
+
+void shared_backend::abandon() {
+  failed_ = true;
+  fifo_.clear();
+  close();
 }
 
 void shared_backend::fail(std::string_view why) {

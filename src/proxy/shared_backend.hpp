@@ -51,6 +51,8 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   std::uint64_t generation() const { return generation_; }
   /// The master changed: take no new requests; replies still due get `grace` to arrive.
   void retire(duration grace);
+  /// The proxy is gone: drop every slot (and so the sessions), close.
+  void abandon();
 
  private:
   struct slot {
@@ -63,6 +65,7 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   awaitable<void> read_loop();
   awaitable<bool> wait_for_head();
   void deliver(std::string_view bytes, std::size_t frames_done);
+  std::size_t replies_due() const;
   void fail(std::string_view why);
   void close();
 
@@ -72,6 +75,7 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   address master_;
   std::uint64_t generation_ = 0;
   bool connected_ = false;
+  bool replied_ = false;  // the first reply came (switch metrics)
   bool failed_ = false;
   bool retired_ = false;
   std::chrono::steady_clock::time_point hold_until_;

@@ -461,6 +461,13 @@ TEST_CASE("proxy: 200 concurrent clients each doing 500 INCRs", "[integration][p
 
 namespace {
 
+// Under a sanitizer the proxy's memory is the sanitizer's: the bounds are printed, not asserted.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool k_memory_bounds = false;
+#else
+constexpr bool k_memory_bounds = true;
+#endif
+
 // A field of /proc/PID/status in KiB (VmRSS, VmHWM).
 long proc_kib(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -530,7 +537,7 @@ TEST_CASE("proxy: a 100 MB value passes with the proxy's RSS growing by less tha
   auto peak = proc_kib(pid, "VmHWM");
   std::fprintf(stderr, "proxy (%s) RSS before %ld KiB, peak %ld KiB: +%ld KiB for a 100 MB SET and GET\n",
                g_backend_mode.c_str(), before, peak, peak - before);
-  CHECK(peak - before < 16 * 1024);
+  if (k_memory_bounds) CHECK(peak - before < 16 * 1024);
 }
 
 TEST_CASE("proxy: a client pipelining 1M commands without reading keeps the proxy's RSS bounded",
@@ -554,7 +561,7 @@ TEST_CASE("proxy: a client pipelining 1M commands without reading keeps the prox
   std::fprintf(stderr, "proxy (%s): %zu bytes of requests sent without reading; RSS before %ld KiB, peak %ld KiB (+%ld KiB)\n",
                g_backend_mode.c_str(), sent, before, peak, peak - before);
   CHECK(sent > 0);
-  CHECK(peak - before < 32 * 1024);
+  if (k_memory_bounds) CHECK(peak - before < 32 * 1024);
 }
 
 TEST_CASE("proxy: a subscriber that never reads keeps the proxy's RSS bounded", "[integration][proxy][memory]") {
@@ -577,6 +584,29 @@ TEST_CASE("proxy: a subscriber that never reads keeps the proxy's RSS bounded", 
   auto peak = proc_kib(pid, "VmHWM");
   std::fprintf(stderr, "proxy (%s): subscriber that never reads; RSS before %ld KiB, peak %ld KiB (+%ld KiB)\n",
                g_backend_mode.c_str(), before, peak, peak - before);
-  CHECK(peak - before < 32 * 1024);
+  if (k_memory_bounds) CHECK(peak - before < 32 * 1024);
   CHECK(test::sync_command(proxy.addr, {"PING"}, 5s).str == "PONG");
+}
+
+TEST_CASE("proxy: SIGTERM drains: replies due are answered, idle clients closed, exit 0", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr());
+  raw_client idle(proxy.addr);
+  idle.send("PING\r\n");
+  REQUIRE(idle.await_text("+PONG\r\n"));
+  raw_client waiting(proxy.addr);
+  waiting.send("BLPOP drain-list 0.5\r\n");
+  // The BLPOP is at Redis (it blocks there) before the proxy is told to stop.
+  REQUIRE(test::await_ping(redis->addr(), 5s, [&redis](const resp::reply&) {
+    return redis->command({"INFO", "clients"}).str.find("blocked_clients:1") != std::string::npos;
+  }));
+  auto started = std::chrono::steady_clock::now();
+  proxy.child->signal(SIGTERM);
+  // The idle client is closed at once; the waiting one gets its (nil) reply, then the close.
+  CHECK_FALSE(idle.await_text("never", 3000ms));
+  CHECK(std::chrono::steady_clock::now() - started < 1s);
+  CHECK(waiting.await_text("*-1\r\n", 3000ms));
+  CHECK_FALSE(waiting.await_text("never", 3000ms));
+  CHECK(proxy.child->wait(5000ms) == 0);
 }

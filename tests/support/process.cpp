@@ -348,8 +348,17 @@ std::string child_process::stderr_text() const {
 
 int child_process::stop(int signal, std::chrono::milliseconds timeout) {
   if (pid_ <= 0) return -1;
-  killed_ = false;
   ::kill(pid_, signal);
+  return wait(timeout);
+}
+
+void child_process::signal(int signal) const {
+  if (pid_ > 0) ::kill(pid_, signal);
+}
+
+int child_process::wait(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  killed_ = false;
   auto deadline = std::chrono::steady_clock::now() + timeout;
   int status = 0;
   for (;;) {

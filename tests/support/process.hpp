@@ -136,6 +136,10 @@ class child_process {
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(5)) { return stop(SIGTERM, timeout); }
   /// The same with another signal (SIGINT: what Ctrl-C sends).
   int stop(int signal, std::chrono::milliseconds timeout);
+  /// Sends `signal` and returns at once (see wait).
+  void signal(int signal) const;
+  /// Waits up to `timeout` for the exit code (SIGKILL after it), sending nothing.
+  int wait(std::chrono::milliseconds timeout);
   /// Whether SIGKILL was needed by the last stop.
   bool was_killed() const { return killed_; }
 
