@@ -154,7 +154,7 @@ awaitable<void> session::client_loop() {
       ++fwd_commands_;
       frame_ = scan;
     }
-    if (!co_await flush()) co_return;
+    if (!submit_shared() && !co_await flush()) co_return;
     // Keep only the frame in progress, at the front.
     if (frame_ > 0) {
       std::memmove(buf_.data(), buf_.data() + frame_, end_ - frame_);
@@ -174,10 +174,19 @@ awaitable<void> session::client_loop() {
     }
     if (closed_) co_return;
     if (buf_.size() - end_ < k_read_size / 4) buf_.resize(std::max(buf_.size() * 2, end_ + k_read_size));
-    auto n = co_await read_client(end_);
-    if (!n) co_return;
-    end_ += *n;
-    counters().add(counters().bytes_in, *n);
+    std::size_t n = 0;
+    if (st_->cfg.client_idle_timeout.count() <= 0) {
+      // The common case, without a helper coroutine per read.
+      auto [ec, got] = co_await client_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), use_nothrow);
+      if (ec) co_return;
+      n = got;
+    } else {
+      auto got = co_await read_client(end_);
+      if (!got) co_return;
+      n = *got;
+    }
+    end_ += n;
+    counters().add(counters().bytes_in, n);
   }
 }
 
@@ -242,6 +251,22 @@ void session::note(const command_traits& t) {
   if (t.watches) watching_ = true;
   if (t.ends_multi) in_multi_ = watching_ = false;
   if (t.unwatches && !in_multi_) watching_ = false;
+}
+
+// The common case of flush(), without a coroutine: the frames go to a shared connection that
+// takes requests. False when flush() has work to do.
+bool session::submit_shared() {
+  if (fwd_begin_ == frame_) return !closed_;
+  if (pinned_ || !sb_ || !sb_->usable() || closed_) return false;
+  std::string_view bytes(buf_.data() + fwd_begin_, frame_ - fwd_begin_);
+  auto replies = fwd_replies_;
+  counters().add(counters().commands, fwd_commands_);
+  fwd_begin_ = frame_;
+  fwd_replies_ = fwd_commands_ = 0;
+  outstanding_ += replies;
+  inflight_bytes_ += bytes.size();
+  sb_->submit(shared_from_this(), bytes, replies);
+  return true;
 }
 
 // Forwards the whole frames gathered in buf_[fwd_begin_, frame_).

@@ -54,6 +54,7 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::optional<local_answer> decide(std::string_view frame);
   void note(const command_traits& t);
   awaitable<bool> flush();
+  bool submit_shared();
   awaitable<bool> pin();
   awaitable<shared_backend*> route_shared();
   awaitable<bool> open_backend();
