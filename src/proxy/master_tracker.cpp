@@ -36,6 +36,9 @@ struct master_tracker::state {
   sentinel::follower_set followers;
   std::vector<std::function<void(std::shared_ptr<const master_info>)>> listeners;
   std::string last_problem;
+  /// The last resolution: sentinels known, and how many answered.
+  std::atomic<int> sentinels_known{0};
+  std::atomic<int> sentinels_answering{0};
 
   void trigger(std::string why, bool interrupt = false) {
     if (pending_reason.empty() || interrupt) pending_reason = std::move(why);
@@ -126,6 +129,8 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
     ++v.first;
     v.second = std::max(v.second, (*a)->epoch);
   }
+  st->sentinels_known.store(static_cast<int>(st->group->sentinels.size()));
+  st->sentinels_answering.store(answered);
   auto cur = st->current.load();
   if (answered == 0) {
     // Every sentinel down: keep a verified master while it still says so.
@@ -198,6 +203,10 @@ master_tracker::~master_tracker() { state_->followers.stop_all(); }
 void master_tracker::stop() { state_->followers.stop_all(); }
 
 std::shared_ptr<const master_info> master_tracker::current() const { return state_->current.load(); }
+
+master_tracker::sentinel_health master_tracker::sentinels() const {
+  return {state_->sentinels_known.load(), state_->sentinels_answering.load()};
+}
 
 void master_tracker::on_change(std::function<void(std::shared_ptr<const master_info>)> f) {
   state_->listeners.push_back(std::move(f));

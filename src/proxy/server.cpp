@@ -138,6 +138,9 @@ void server::add_metrics(metrics::exposition& e) const {
     e.counter("rsm_proxy_master_changes_total", "changes of the verified master (including to none)", {},
               n(st.master_changes));
     if (m) e.gauge("rsm_proxy_master_info", "the verified master", {{"addr", m->addr.to_string()}}, 1);
+    auto health = st.tracker->sentinels();
+    e.gauge("rsm_proxy_sentinels", "sentinels known (from discovery)", {}, health.known);
+    e.gauge("rsm_proxy_sentinels_answering", "sentinels that answered the last resolution", {}, health.answering);
   }
 }
 

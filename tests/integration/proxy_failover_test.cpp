@@ -1,4 +1,5 @@
 // rsm proxy following the sentinels: 1 master, 2 replicas, 3 sentinels (real processes).
+#include "rsm/metrics/prometheus.hpp"
 #include "rsm/redis/subscriber.hpp"
 #include "support/client.hpp"
 #include "support/deadline.hpp"
@@ -20,14 +21,26 @@ const std::string k_rsm = RSM_BINARY;
 
 struct tracking_proxy {
   address addr;
+  address metrics{"127.0.0.1", test::free_port()};
   std::unique_ptr<test::child_process> child;
+
+  // A sample of the proxy's /metrics (-1 when absent).
+  double metric(const std::string& name) const {
+    auto r = test::run_program({"curl", "-sf", "http://" + metrics.to_string() + "/metrics"});
+    auto parsed = metrics::parse_exposition(r.out);
+    if (r.exit_code != 0 || !parsed) return -1;
+    for (const auto& s : parsed->samples) {
+      if (s.name == name) return s.value;
+    }
+    return -1;
+  }
 
   explicit tracking_proxy(const test::group& g, std::string failover_hold = "10s", std::string mode = "shared") {
     addr = {"127.0.0.1", test::free_port()};
     child = std::make_unique<test::child_process>(std::vector<std::string>{
         k_rsm, "proxy", "--listen", addr.to_string(), "--sentinels", g.sentinel_list(),
         "--threads", "2", "--check-interval", "500ms", "--failover-hold", failover_hold,
-        "--backend-mode", mode});
+        "--backend-mode", mode, "--metrics-listen", metrics.to_string()});
     // PONG, not an error: the proxy has a verified master.
     if (!test::await_ping(addr, 10s, [](const resp::reply& r) { return r.str == "PONG"; })) {
       FAIL("proxy did not start: " << child->stderr_text());
@@ -102,6 +115,14 @@ TEST_CASE("proxy: writes resume on the new master after kill -9 of the old one",
 
   // Every sentinel learns the new configuration (the proxy may follow the failover's leader
   // before the others have heard of it).
+  // The switch is on /metrics: changes, the time from it to the first reply from the new
+  // master, and the sentinels (all three still answer: only the master was killed).
+  CHECK(proxy.metric("rsm_proxy_master_changes_total") >= 2);
+  auto first_reply = proxy.metric("rsm_proxy_switch_to_first_reply_seconds");
+  CHECK(first_reply >= 0);
+  CHECK(first_reply < 5);
+  CHECK(proxy.metric("rsm_proxy_sentinels") == 3);
+  CHECK(proxy.metric("rsm_proxy_sentinels_answering") == 3);
   auto now = g.current_master();
   for (auto until = std::chrono::steady_clock::now() + 10s; now == old_master && std::chrono::steady_clock::now() < until;) {
     std::this_thread::sleep_for(50ms);

@@ -48,6 +48,12 @@ class master_tracker {
   void stop();
   /// The verified master, or null (any thread).
   std::shared_ptr<const master_info> current() const;
+  /// At the last resolution: the sentinels known, and how many answered (any thread).
+  struct sentinel_health {
+    int known = 0;
+    int answering = 0;
+  };
+  sentinel_health sentinels() const;
   /// Called on the control context after every change (null: no verified master).
   void on_change(std::function<void(std::shared_ptr<const master_info>)> f);
   /// Any thread: a session saw READONLY/LOADING/MASTERDOWN — resolve again now.
