@@ -610,3 +610,14 @@ TEST_CASE("proxy: SIGTERM drains: replies due are answered, idle clients closed,
   CHECK_FALSE(waiting.await_text("never", 3000ms));
   CHECK(proxy.child->wait(5000ms) == 0);
 }
+
+TEST_CASE("proxy: PSUBSCRIBE receives a PUBLISH from another client", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr());
+  raw_client sub(proxy.addr);
+  sub.send("PSUBSCRIBE ne*\r\n");
+  REQUIRE(sub.await_text("psubscribe\r\n$3\r\nne*\r\n:1\r\n"));
+  CHECK(test::sync_command(proxy.addr, {"PUBLISH", "news", "hi"}).integer == 1);
+  CHECK(sub.await_text("pmessage\r\n$3\r\nne*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"));
+}
