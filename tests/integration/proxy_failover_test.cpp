@@ -163,9 +163,14 @@ void misdirect(test::server_process& sentinel, const address& where) {
 }
 
 // The port of the node a new connection through the proxy reaches (CONFIG GET is allowed).
+// "" when the connection was closed (a session caught in a master switch is closed).
 std::string backend_port(const address& proxy) {
-  auto r = test::sync_command(proxy, {"CONFIG", "GET", "port"}, 5s);
-  return r.elements.size() == 2 ? r.elements[1].str : r.str;
+  try {
+    auto r = test::sync_command(proxy, {"CONFIG", "GET", "port"}, 5s);
+    return r.elements.size() == 2 ? r.elements[1].str : r.str;
+  } catch (const std::exception&) {
+    return "";
+  }
 }
 
 }  // namespace
@@ -349,12 +354,8 @@ TEST_CASE("proxy: SENTINEL FAILOVER under 50 INCR checkers gives no mismatched o
     auto master = g->current_master();
     CHECK(master != old_master);
     INFO("proxy log: " << proxy->child->stderr_text());
-    INFO("new master role " << test::sync_command(master, {"ROLE"}).elements[0].str << ", proxy reaches port "
-         << backend_port(proxy_addr));
     for (int i = 0; i < k_clients; ++i) {
       auto v = test::sync_command(master, {"GET", "k:" + std::to_string(i)});
-      INFO("old master has " << test::sync_command(old_master, {"GET", "k:" + std::to_string(i)}).str << ", role "
-           << test::sync_command(old_master, {"ROLE"}).elements[0].str << "; master " << master.to_string());
       CHECK(v.str == std::to_string(stats[i].last_value));
     }
     // An INCR may restart lower once across the switch (writes the old master acknowledged
