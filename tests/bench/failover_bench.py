@@ -86,6 +86,13 @@ class Group:
     def __init__(self, tmp):
         self.tmp = tmp
         self.procs = {}
+        try:
+            self.start_all(tmp)
+        except BaseException:
+            self.stop()  # leave nothing behind when one of them does not start
+            raise
+
+    def start_all(self, tmp):
         self.redis = [free_port() for _ in range(3)]
         self.sentinels = [free_port() for _ in range(3)]
         for i, port in enumerate(self.redis):

@@ -58,6 +58,13 @@ class Stack:
         self.procs = []
         self.tmp = tmp
         self.targets = {}  # name -> (port, pid of the proxy or None)
+        try:
+            self.start_all(rsm, tmp)
+        except BaseException:
+            self.stop()  # leave nothing behind when one of them does not start
+            raise
+
+    def start_all(self, rsm, tmp):
         self.redis_port = free_port()
         self.redis = self.start(["redis-server", "--port", str(self.redis_port), "--save", "",
                                  "--appendonly", "no", "--bind", "127.0.0.1"])
