@@ -272,18 +272,16 @@ bool session::submit_shared() {
 // Forwards the whole frames gathered in buf_[fwd_begin_, frame_).
 awaitable<bool> session::flush() {
   if (fwd_begin_ == frame_) co_return !closed_;
+  if (!pinned_) {
+    auto* sb = co_await route_shared();
+    co_return sb != nullptr && submit_shared();
+  }
   std::string_view bytes(buf_.data() + fwd_begin_, frame_ - fwd_begin_);
   auto replies = fwd_replies_;
   counters().add(counters().commands, fwd_commands_);
   fwd_begin_ = frame_;
   fwd_replies_ = fwd_commands_ = 0;
-  if (pinned_) co_return co_await to_backend(bytes, replies);
-  auto* sb = co_await route_shared();
-  if (!sb) co_return false;
-  outstanding_ += replies;
-  inflight_bytes_ += bytes.size();
-  sb->submit(shared_from_this(), bytes, replies);
-  co_return true;
+  co_return co_await to_backend(bytes, replies);
 }
 
 // This thread's shared connection. A session moves to a new one only once every reply due on

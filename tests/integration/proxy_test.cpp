@@ -346,6 +346,7 @@ struct raw_client {
   asio::io_context ctx;
   tcp::socket s{ctx};
   std::string got;
+  bool closed = false;  // the proxy closed the connection
 
   explicit raw_client(const address& a) { s.connect(tcp::endpoint(asio::ip::make_address(a.host), a.port)); }
   void send(const std::string& bytes) { asio::write(s, asio::buffer(bytes)); }
@@ -360,7 +361,10 @@ struct raw_client {
       std::array<char, 65536> buf;
       error_code ec;
       auto n = s.read_some(asio::buffer(buf), ec);
-      if (ec) return false;
+      if (ec) {
+        closed = true;
+        return false;
+      }
       got.append(buf.data(), n);
     }
     return true;
@@ -605,9 +609,11 @@ TEST_CASE("proxy: SIGTERM drains: replies due are answered, idle clients closed,
   proxy.child->signal(SIGTERM);
   // The idle client is closed at once; the waiting one gets its (nil) reply, then the close.
   CHECK_FALSE(idle.await_text("never", 3000ms));
+  CHECK(idle.closed);
   CHECK(std::chrono::steady_clock::now() - started < 1s);
   CHECK(waiting.await_text("*-1\r\n", 3000ms));
   CHECK_FALSE(waiting.await_text("never", 3000ms));
+  CHECK(waiting.closed);
   CHECK(proxy.child->wait(5000ms) == 0);
 }
 
