@@ -23,17 +23,26 @@ std::string no_master_text(const settings& cfg) {
 
 namespace {
 
-// On data thread `i`: the master is now `m` (null: none verified). Shared connections to
-// another master take no new requests (what they still owe may come within the grace);
-// pinned sessions on an older master move to the new one, or are closed.
+// On data thread `i`: the master is now `m` (null: none verified).
+// - None verified (the master stopped answering ROLE, or said it is not the master): shared
+//   connections to it take no new requests, and what they still owe may come within
+//   --failover-hold (a stalled master that comes back as the master answers legitimately).
+// - Another master verified: what the old one still owes is answered with an error at once. A
+//   reply it sent later (it woke from a stall, or it was still taking writes before Sentinel
+//   demoted it) would acknowledge a write the new master never saw.
+// Pinned sessions on an older master move to the new one, or are closed.
 void master_changed(const std::shared_ptr<server::state>& st, std::size_t i, const std::shared_ptr<const master_info>& m) {
   auto& t = *st->threads[i];
   for (auto& w : t.backends) {
     auto b = w.lock();
-    if (!b || !b->connected() || !b->usable()) continue;  // still connecting: it checks itself
+    if (!b || !b->connected()) continue;  // still connecting: it checks itself
     if (m && b->master() == m->addr) continue;
     if (b == t.current) t.current.reset();
-    b->retire(m ? st->cfg.switch_grace : st->cfg.failover_hold);
+    if (m) {
+      b->demoted(m->addr);
+    } else {
+      b->retire(st->cfg.failover_hold);
+    }
   }
   std::erase_if(t.backends, [](const auto& w) { return w.expired(); });
   auto gen = m ? m->generation : ~std::uint64_t{0};

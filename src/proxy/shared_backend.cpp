@@ -253,6 +253,16 @@ void shared_backend::retire(duration grace) {
   });
 }
 
+void shared_backend::demoted(const address& now) {
+  if (fifo_.empty()) {
+    failed_ = true;
+    close();
+    return;
+  }
+  fail("the master changed from " + master_.to_string() + " to " + now.to_string() +
+       " while the command was in flight (it may or may not have run)");
+}
+
 void shared_backend::abandon() {
   failed_ = true;
   fifo_.clear();

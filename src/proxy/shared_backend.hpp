@@ -8,9 +8,10 @@
 // anyone else.
 //
 // Life: connecting (requests wait, up to --failover-hold, for a verified master: nothing has
-// been sent yet, so trying again elsewhere is safe) → open → retired (the master changed: no new
+// been sent yet, so trying again elsewhere is safe) → open → retired (no verified master: no new
 // requests; the replies still due may come until a grace period ends) or failed (every slot
-// gets an error reply, in order). Either way a new connection replaces it for new requests.
+// gets an error reply, in order: the connection broke, or another master was verified). Either
+// way a new connection replaces it for new requests.
 #include "server_state.hpp"
 
 #include "rsm/resp/frame_parser.hpp"
@@ -49,8 +50,10 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   /// The master it is open to (valid once connected), and that master's generation.
   const address& master() const { return master_; }
   std::uint64_t generation() const { return generation_; }
-  /// The master changed: take no new requests; replies still due get `grace` to arrive.
+  /// No verified master now: take no new requests; replies still due get `grace` to arrive.
   void retire(duration grace);
+  /// Another master (`now`) is verified: every reply still due gets an error reply at once.
+  void demoted(const address& now);
   /// The proxy is gone: drop every slot (and so the sessions), close.
   void abandon();
 

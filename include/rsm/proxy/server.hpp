@@ -43,9 +43,6 @@ struct settings {
   /// Request bytes a session may have in flight on a shared connection before the proxy stops
   /// reading it until they are answered.
   std::size_t client_query_limit = 1024 * 1024;
-  /// After a master switch, how long replies still due from the old master may take before
-  /// their clients get an error reply.
-  duration switch_grace{std::chrono::milliseconds(100)};
   policy commands;
   /// The name the sentinels monitor (for messages).
   std::string master_name = "master_service";
