@@ -10,7 +10,18 @@ namespace rsm::proxy {
 
 namespace {
 
+// Read buffers start small (an idle connection holds 4 KiB, not 64), double while reads fill
+// them, and go back to the small size once a read uses less than an eighth of a big one.
+constexpr std::size_t k_read_min = 4 * 1024;
 constexpr std::size_t k_read_size = 64 * 1024;
+
+/// The size for the next read into a buffer of `size` bytes holding `held` bytes, after the
+/// last read of `got` bytes filled (`filled`) or did not fill the space it had.
+std::size_t next_read_size(std::size_t size, std::size_t held, std::size_t got, bool filled) {
+  if (held == 0 && size > k_read_min && !filled && got < size / 8) return k_read_min;
+  if (size - held < k_read_min / 4 || (filled && size < k_read_size)) return std::max(size * 2, held + k_read_min);
+  return size;
+}
 /// A request longer than this is not held whole: it streams through a pinned connection.
 constexpr std::size_t k_large_frame = 1024 * 1024;
 
@@ -83,8 +94,10 @@ awaitable<void> session::run(std::shared_ptr<session> self) {
 // ---- requests ---------------------------------------------------------------------------
 
 awaitable<void> session::client_loop() {
-  buf_.resize(k_read_size);
+  buf_.resize(k_read_min);
   std::size_t scan = 0;  // the parser's position
+  std::size_t got = 0;   // the last read's size, and whether it filled the space it had
+  bool filled = false;
   for (;;) {
     while (scan < end_) {
       auto step = parser_.parse(std::string_view(buf_.data() + scan, end_ - scan));
@@ -162,10 +175,6 @@ awaitable<void> session::client_loop() {
       end_ -= frame_;
       frame_ = fwd_begin_ = 0;
     }
-    if (end_ == 0 && buf_.size() > 4 * k_read_size) {
-      buf_.assign(k_read_size, 0);
-      buf_.shrink_to_fit();
-    }
     // Backpressure: a client that does not read its replies, or that has a lot in flight on
     // the shared connection, is not read until that clears.
     while (!closed_ && (out_.size() > st_->cfg.client_output_soft_limit ||
@@ -173,7 +182,14 @@ awaitable<void> session::client_loop() {
       co_await wait();
     }
     if (closed_) co_return;
-    if (buf_.size() - end_ < k_read_size / 4) buf_.resize(std::max(buf_.size() * 2, end_ + k_read_size));
+    if (auto size = next_read_size(buf_.size(), end_, got, filled); size != buf_.size()) {
+      if (size < buf_.size()) {
+        buf_ = std::vector<char>(size);
+      } else {
+        buf_.resize(size);
+      }
+    }
+    auto space = buf_.size() - end_;
     std::size_t n = 0;
     if (st_->cfg.client_idle_timeout.count() <= 0) {
       // The common case, without a helper coroutine per read.
@@ -186,6 +202,8 @@ awaitable<void> session::client_loop() {
       n = *got;
     }
     end_ += n;
+    got = n;
+    filled = n == space;
     counters().add(counters().bytes_in, n);
   }
 }
@@ -402,9 +420,13 @@ awaitable<bool> session::to_backend(std::string_view bytes, std::size_t replies)
 // ---- replies ----------------------------------------------------------------------------
 
 awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint64_t epoch) {
-  std::vector<char> buf(k_read_size);
+  std::vector<char> buf(k_read_min);
+  std::size_t got = 0;
   auto& s = *self;
   for (;;) {
+    if (auto size = next_read_size(buf.size(), 0, got, got == buf.size()); size != buf.size()) {
+      buf = std::vector<char>(size);
+    }
     // Slow client: stop reading Redis until it catches up.
     while (s.out_.size() > s.st_->cfg.client_output_soft_limit && !s.closed_ && epoch == s.backend_epoch_) {
       co_await s.wait();
@@ -412,6 +434,7 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
     if (s.closed_ || epoch != s.backend_epoch_) co_return;
     auto [ec, n] = co_await s.backend_.async_read_some(asio::buffer(buf), use_nothrow);
     if (epoch != s.backend_epoch_ || s.closed_) co_return;  // moved to a new master, or closed
+    got = n;
     if (ec) {
       if (s.movable()) {
         // Nothing was due and nothing ties it to that connection: reopen (on whatever master
