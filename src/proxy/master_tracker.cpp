@@ -11,6 +11,7 @@
 #include <boost/asio/post.hpp>
 
 #include <map>
+#include <mutex>
 
 namespace rsm::proxy {
 
@@ -26,7 +27,19 @@ struct master_tracker::state {
   tracker_settings cfg;
   std::unique_ptr<discovery::source> source;
   std::optional<topology::group> group;
-  std::atomic<std::shared_ptr<const master_info>> current;
+  // The verified master, read by the data threads when they open a backend connection. A
+  // mutex rather than std::atomic<std::shared_ptr>: libstdc++ 12 builds that one on a fence
+  // ThreadSanitizer cannot see, and the lock is taken only on connects and on a switch.
+  mutable std::mutex current_mutex;
+  std::shared_ptr<const master_info> current_ptr;
+  std::shared_ptr<const master_info> current() const {
+    std::lock_guard lock(current_mutex);
+    return current_ptr;
+  }
+  void set_current(std::shared_ptr<const master_info> m) {
+    std::lock_guard lock(current_mutex);
+    current_ptr = std::move(m);
+  }
   std::uint64_t generation = 0;
   asio::steady_timer poke;
   /// Cancelled by a sentinel event: it interrupts a resolution in flight (which may be waiting
@@ -100,12 +113,12 @@ awaitable<address> resolved(address a) {
 }
 
 void publish(const std::shared_ptr<master_tracker::state>& st, std::optional<address> m, const std::string& reason) {
-  auto cur = st->current.load();
+  auto cur = st->current();
   if (m && cur && cur->addr == *m) return;
   if (!m && !cur) return;
   std::shared_ptr<const master_info> next;
   if (m) next = std::make_shared<const master_info>(master_info{*m, ++st->generation});
-  st->current.store(next);
+  st->set_current(next);
   log::warn("proxy", "master switch",
             {{"old", cur ? cur->addr.to_string() : std::string("none")},
              {"new", m ? m->to_string() : std::string("none")},
@@ -131,7 +144,7 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
   }
   st->sentinels_known.store(static_cast<int>(st->group->sentinels.size()));
   st->sentinels_answering.store(answered);
-  auto cur = st->current.load();
+  auto cur = st->current();
   if (answered == 0) {
     // Every sentinel down: keep a verified master while it still says so.
     if (cur && co_await says_master(cur->addr, st->cfg)) {
@@ -202,7 +215,7 @@ master_tracker::~master_tracker() { state_->followers.stop_all(); }
 
 void master_tracker::stop() { state_->followers.stop_all(); }
 
-std::shared_ptr<const master_info> master_tracker::current() const { return state_->current.load(); }
+std::shared_ptr<const master_info> master_tracker::current() const { return state_->current(); }
 
 master_tracker::sentinel_health master_tracker::sentinels() const {
   return {state_->sentinels_known.load(), state_->sentinels_answering.load()};
