@@ -7,6 +7,8 @@
 #                           docs/benchmarks.md
 #   packaging/dev.sh test   install what is missing, build, run every test
 #                           (with CI=true or --asan: also an ASan+UBSan build of every test;
+#                           with CI=true or --tsan: a TSan build of the proxy, its tests and
+#                           the chaos suite (--threads 2 under load);
 #                           with CI=true or --fuzz[=SECONDS]: every libFuzzer target, 60 s each)
 #
 # Idempotent: a second run touches no package manager and rebuilds incrementally.
@@ -75,14 +77,17 @@ ensure_packages() {
   stop_system_redis
 }
 
-# build DIR BUILD_TYPE [cmake args...]
+# build DIR BUILD_TYPE [cmake args...] [-- targets...]
 build() {
   local dir=$1 type=$2
   shift 2
+  local args=() targets=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+  [ $# -gt 0 ] && { shift; targets=(--target "$@"); }
   local werror=OFF
   [ "${CI:-}" = true ] && werror=ON
-  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DRSM_WERROR="$werror" "$@" >/dev/null
-  cmake --build "$dir" -j "$JOBS"
+  cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DRSM_WERROR="$werror" "${args[@]}" >/dev/null
+  cmake --build "$dir" -j "$JOBS" "${targets[@]}"
 }
 
 run_tests() {
@@ -122,9 +127,10 @@ cmd_up() {
 }
 
 cmd_test() {
-  local asan=false fuzz=0
+  local asan=false tsan=false fuzz=0
   if [ "${CI:-}" = true ]; then
     asan=true
+    tsan=true
     fuzz=60
   fi
   local args=()
@@ -132,6 +138,8 @@ cmd_test() {
     case "$a" in
       --asan) asan=true ;;
       --no-asan) asan=false ;;
+      --tsan) tsan=true ;;
+      --no-tsan) tsan=false ;;
       --fuzz) fuzz=60 ;;
       --fuzz=*) fuzz=${a#--fuzz=} ;;
       --no-fuzz) fuzz=0 ;;
@@ -183,6 +191,18 @@ cmd_test() {
     record "tests (ASan+UBSan)" "$rc" "$ROOT/build/asan"
     [ "$rc" = 0 ] || { status=$rc; failed_dirs+=("$ROOT/build/asan"); }
   fi
+  if [ "$tsan" = true ]; then
+    # ThreadSanitizer on what runs on several threads: the proxy (--threads 2), under its
+    # integration tests and the chaos suite's load. halt_on_error: a race kills the proxy, and
+    # the test that drove it fails.
+    say "TSan build of the proxy; its tests and the chaos suite"
+    build "$ROOT/build/tsan" RelWithDebInfo -DRSM_SANITIZE=thread -- rsm rsm_integration_tests rsm_leak_check
+    rc=0
+    TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
+      run_tests "$ROOT/build/tsan" -R "proxy|chaos|no redis process" || rc=$?
+    record "proxy tests and chaos suite (TSan)" "$rc" "$ROOT/build/tsan"
+    [ "$rc" = 0 ] || { status=$rc; failed_dirs+=("$ROOT/build/tsan"); }
+  fi
   # A failed test's output scrolled away long ago: run the failed ones once more, here, so the
   # tail shows why (and whether the failure repeats). The status stays failed either way.
   local dir
@@ -191,6 +211,7 @@ cmd_test() {
     rc=0
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
       UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
+      TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
       run_tests "$dir" --rerun-failed || rc=$?
     record "re-run of the failed tests in $dir" "$rc"
   done

@@ -25,126 +25,15 @@ import os
 import shutil
 import signal
 import socket
-import statistics
-import subprocess
 import sys
 import tempfile
 import threading
 import time
 
-from bench_common import free_port, haproxy_config, spread, write_between_markers
+from bench_common import haproxy_config, spread, write_between_markers
 
-MASTER = "mymaster"
-
-
-
-
-def command(port, *args, timeout=2.0):
-    """One command on a new connection; the raw reply line(s) as bytes."""
-    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(encode(args))
-        return read_reply(s.makefile("rb"))
-
-
-def encode(args):
-    out = [f"*{len(args)}\r\n".encode()]
-    for a in args:
-        a = str(a).encode()
-        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
-    return b"".join(out)
-
-
-def read_reply(f):
-    line = f.readline()
-    if not line:
-        raise ConnectionError("closed")
-    t, rest = line[:1], line[1:-2]
-    if t in (b"+", b"-", b":"):
-        return line[:-2].decode()
-    if t == b"$":
-        n = int(rest)
-        return None if n < 0 else f.read(n + 2)[:-2].decode()
-    if t == b"*":
-        n = int(rest)
-        return None if n < 0 else [read_reply(f) for _ in range(n)]
-    raise ValueError(f"bad reply {line!r}")
-
-
-def wait_until(cond, timeout, step=0.02):
-    until = time.time() + timeout
-    while time.time() < until:
-        try:
-            if cond():
-                return True
-        except OSError:
-            pass
-        time.sleep(step)
-    return False
-
-
-class Group:
-    def __init__(self, tmp):
-        self.tmp = tmp
-        self.procs = {}
-        try:
-            self.start_all(tmp)
-        except BaseException:
-            self.stop()  # leave nothing behind when one of them does not start
-            raise
-
-    def start_all(self, tmp):
-        self.redis = [free_port() for _ in range(3)]
-        self.sentinels = [free_port() for _ in range(3)]
-        for i, port in enumerate(self.redis):
-            argv = ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                    "--dir", tmp]
-            if i > 0:
-                argv += ["--replicaof", "127.0.0.1", str(self.redis[0])]
-            self.procs[port] = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        for port in self.redis:
-            assert wait_until(lambda: command(port, "PING") == "+PONG", 10), "redis did not start"
-        assert wait_until(lambda: all("master_link_status:up" in command(p, "INFO", "replication")
-                                      for p in self.redis[1:]), 15), "replicas did not sync"
-        for port in self.sentinels:
-            conf = os.path.join(tmp, f"sentinel-{port}.conf")
-            with open(conf, "w") as f:
-                f.write(f"port {port}\nbind 127.0.0.1\ndir {tmp}\n"
-                        f"sentinel monitor {MASTER} 127.0.0.1 {self.redis[0]} 2\n"
-                        f"sentinel down-after-milliseconds {MASTER} 1000\n"
-                        f"sentinel failover-timeout {MASTER} 5000\n")
-            self.procs[port] = subprocess.Popen(["redis-sentinel", conf], stdout=subprocess.DEVNULL,
-                                                stderr=subprocess.DEVNULL)
-        # Every sentinel knows the replicas and the other sentinels.
-        assert wait_until(lambda: all(self.sentinel_knows(p) for p in self.sentinels), 20), "sentinels not ready"
-
-    def sentinel_knows(self, port):
-        m = command(port, "SENTINEL", "MASTER", MASTER)
-        d = dict(zip(m[::2], m[1::2]))
-        return int(d.get("num-slaves", 0)) == 2 and int(d.get("num-other-sentinels", 0)) == 2
-
-    def master(self):
-        for p in self.sentinels:
-            try:
-                a = command(p, "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER)
-                if a:
-                    return int(a[1])
-            except OSError:
-                continue
-        return None
-
-    def stop(self):
-        for p in self.procs.values():
-            try:
-                p.send_signal(signal.SIGCONT)
-                p.send_signal(signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-        for p in self.procs.values():
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
-                p.wait()
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
+from redis_group import MASTER, Group, command, encode, free_port, read_reply, spawn, terminate, wait_until  # noqa: E402
 
 
 def switch_watcher(port, out):
@@ -198,14 +87,14 @@ def start_target(name, rsm, group, tmp):
     port = free_port()
     if name == "rsm":
         argv = [rsm, "proxy", "--listen", f"127.0.0.1:{port}", "--master-name", MASTER, "--threads", "2",
-                "--sentinels", ",".join(f"127.0.0.1:{p}" for p in group.sentinels), "--log-level", "warn"]
+                "--sentinels", ",".join(f"127.0.0.1:{s.port}" for s in group.sentinels), "--log-level", "warn"]
     else:
         conf = os.path.join(tmp, f"haproxy-{port}.cfg")
         with open(conf, "w") as f:
-            f.write(haproxy_config(port, group.redis,
+            f.write(haproxy_config(port, [r.port for r in group.redis],
                                    "check inter 1s fall 1 rise 1 on-marked-down shutdown-sessions"))
         argv = ["haproxy", "-db", "-f", conf]
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    p = spawn(argv)
     assert wait_until(lambda: command(port, "SET", "ready", "1") == "+OK", 15), f"{name} did not start"
     return p, port
 
@@ -217,14 +106,14 @@ def one_run(target, scenario, rsm):
     try:
         proc, port = start_target(target, rsm, group, tmp)
         events = {}
-        watchers = [threading.Thread(target=switch_watcher, args=(p, events), daemon=True) for p in group.sentinels]
+        watchers = [threading.Thread(target=switch_watcher, args=(s.port, events), daemon=True) for s in group.sentinels]
         for w in watchers:
             w.start()
         stop = threading.Event()
         writer = Writer(port, stop)
         writer.start()
         time.sleep(1.0)
-        old = group.procs[group.redis[0]]
+        old = group.redis[0].proc
         events["fault"] = time.time()
         old.send_signal(signal.SIGKILL if scenario == "kill -9" else signal.SIGSTOP)
         wait_until(lambda: "switch" in events, 30, 0.01)
@@ -236,7 +125,7 @@ def one_run(target, scenario, rsm):
             time.sleep(3.0)
         stop.set()
         writer.join(5)
-        final = group.master()
+        final = group.master_port()
         acked = writer.acks
         kept = set()
         keys = [i for i, _ in acked]
@@ -258,11 +147,7 @@ def one_run(target, scenario, rsm):
         }
     finally:
         if proc:
-            proc.terminate()
-            try:
-                proc.wait(5)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+            terminate(proc)
         group.stop()
         shutil.rmtree(tmp, ignore_errors=True)
 
