@@ -220,12 +220,16 @@ cmd_test() {
 }
 
 cmd_bench() {
-  ensure_packages "${BUILD_PACKAGES[@]}" redis-server redis-sentinel redis-tools nutcracker haproxy python3
+  ensure_packages "${BUILD_PACKAGES[@]}" redis-server redis-sentinel redis-tools nutcracker haproxy python3 \
+                  gnuplot-nox
   build "$ROOT/build/release" Release -DRSM_BUILD_TESTS=OFF
-  python3 "$ROOT/tests/bench/proxy_bench.py" --rsm "$ROOT/build/release/rsm" \
-    --write "$ROOT/docs/benchmarks.md" "$@"
-  python3 "$ROOT/tests/bench/failover_bench.py" --rsm "$ROOT/build/release/rsm" \
-    --write "$ROOT/docs/benchmarks.md"
+  local rsm="$ROOT/build/release/rsm" doc="$ROOT/docs/benchmarks.md" img="$ROOT/docs/img"
+  mkdir -p "$img"
+  python3 "$ROOT/tests/bench/proxy_bench.py" --rsm "$rsm" --write "$doc" --data "$img" "$@"
+  python3 "$ROOT/tests/bench/failover_bench.py" --rsm "$rsm" --write "$doc" --data "$img"
+  python3 "$ROOT/tests/bench/memory_bench.py" --rsm "$rsm" --write "$doc" --data "$img"
+  gnuplot -e "dir='$img'" "$ROOT/tests/bench/plots.gp"
+  say "tables rewritten in docs/benchmarks.md, plots in docs/img/"
 }
 
 case "${1:-}" in

@@ -25,6 +25,7 @@ import os
 import shutil
 import signal
 import socket
+import statistics
 import sys
 import tempfile
 import threading
@@ -159,6 +160,7 @@ def main():
     ap.add_argument("--rsm", default="build/release/rsm")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--write", metavar="FILE", help="also put the table into FILE, between its failover-bench markers")
+    ap.add_argument("--data", metavar="DIR", help="also write failover-bench.tsv (for tests/bench/plots.gp) into DIR")
     args = ap.parse_args()
     rsm = os.path.abspath(args.rsm)
     targets = ["rsm"] + (["HAProxy"] if shutil.which("haproxy") else [])
@@ -183,6 +185,16 @@ def main():
     print(text)
     if args.write:
         write_between_markers(args.write, "failover-bench", text)
+    if args.data:
+        with open(os.path.join(args.data, "failover-bench.tsv"), "w") as f:
+            f.write("# target\tscenario\tunavailable_ms\tmin\tmax\tlost_after_switch\n")
+            for scenario in ("kill -9", "sigstop"):
+                for target in targets:
+                    v = [r["unavailable_ms"] for r in results[(target, scenario)]]
+                    lost = [r["lost_after_switch"] for r in results[(target, scenario)]]
+                    f.write(f'"{target}"\t"{scenario}"\t{statistics.median(v):.0f}\t{min(v):.0f}\t{max(v):.0f}\t'
+                            f"{statistics.median(lost):.0f}\n")
+                f.write("\n\n")  # one block (gnuplot's `index`) per scenario
 
 if __name__ == "__main__":
     main()

@@ -136,6 +136,7 @@ def main():
     ap.add_argument("--requests", type=int, default=100000)
     ap.add_argument("--write", metavar="FILE",
                     help="also put the tables into FILE, between its proxy-bench markers")
+    ap.add_argument("--data", metavar="DIR", help="also write proxy-bench.tsv (for tests/bench/plots.gp) into DIR")
     args = ap.parse_args()
     tmp = tempfile.mkdtemp(prefix="rsm-bench-")
     stack = Stack(os.path.abspath(args.rsm), tmp)
@@ -180,6 +181,24 @@ def main():
     print(text)
     if args.write:
         write_between_markers(args.write, "proxy-bench", text)
+    if args.data:
+        write_data(os.path.join(args.data, "proxy-bench.tsv"), stack.targets, results)
+
+
+def write_data(path, targets, results):
+    """Per target: median, min and max of requests/s and of proxy CPU/req; one block (gnuplot's
+    `index`) per pipeline depth, -P 1 first."""
+    with open(path, "w") as f:
+        f.write("# target\tP\trps\trps_min\trps_max\tcpu_us\tcpu_min\tcpu_max\n")
+        for pipeline in (1, 16):
+            for name in targets:
+                rows = results[(name, pipeline)]
+                rps, cpu = [r[0] for r in rows], [r[3] for r in rows]
+                cpu_cols = "NaN\tNaN\tNaN" if name == "redis (direct)" else \
+                    f"{statistics.median(cpu):.3f}\t{min(cpu):.3f}\t{max(cpu):.3f}"
+                f.write(f'"{name}"\t{pipeline}\t{statistics.median(rps):.0f}\t{min(rps):.0f}\t{max(rps):.0f}\t'
+                        f"{cpu_cols}\n")
+            f.write("\n\n")
 
 if __name__ == "__main__":
     main()
