@@ -1,5 +1,7 @@
 #include "session.hpp"
 
+#include "master_connect.hpp"
+
 #include "rsm/log.hpp"
 #include "rsm/redis/transport.hpp"
 
@@ -346,62 +348,30 @@ awaitable<bool> session::open_backend() {
   o.connect_timeout = st_->cfg.connect_timeout;
   o.db = static_cast<int>(db_);
   auto until = std::chrono::steady_clock::now() + st_->cfg.failover_hold;
-  asio::steady_timer timer(client_.get_executor());
-  bool waited = false;
-  for (;;) {
-    auto m = st_->master();
-    if (!m) {
-      if (std::chrono::steady_clock::now() >= until) {
-        st_->no_master.fetch_add(1, std::memory_order_relaxed);
-        co_await answer("-ERR rsm proxy: " + no_master_text(st_->cfg) + "\r\n");
-        co_await flush_and_close();
-        co_return false;
-      }
-      waited = true;
-      timer.expires_after(std::chrono::milliseconds(20));
-      co_await timer.async_wait(use_nothrow);
-      if (closed_) co_return false;
-      continue;
-    }
-    o.server = m->addr;
-      auto opened = co_await redis::async_open(o);
-    if (closed_) co_return false;
-    if (!opened) {
-      st_->backend_errors.fetch_add(1, std::memory_order_relaxed);
-      log::warn("proxy", "backend unavailable", {{"master", o.server.to_string()}, {"error", opened.error().message()}});
-      if (!st_->tracker || std::chrono::steady_clock::now() >= until) {
-        co_await answer("-ERR rsm proxy: master " + o.server.to_string() + " unavailable: " + opened.error().message() + "\r\n");
-        co_await flush_and_close();
-        co_return false;
-      }
-      // The master may have just gone: ask for a fresh look and try again within the hold.
-      st_->tracker->suspect();
-      waited = true;
-      timer.expires_after(std::chrono::milliseconds(100));
-      co_await timer.async_wait(use_nothrow);
-      if (closed_) co_return false;
-      continue;
-    }
-    if (st_->tracker) {
-      auto now = st_->tracker->current();
-      if (!now || now->generation != m->generation) continue;  // changed meanwhile: nothing sent
-    }
-    if (!listed_) {
-      std::erase_if(ts().pinned, [](const auto& w) { return w.expired(); });
-      ts().pinned.push_back(weak_from_this());
-      listed_ = true;
-    }
-    backend_ = std::move(opened->socket);
-    backend_open_ = true;
-    backend_replied_ = false;
-    if (waited) st_->held.fetch_add(1, std::memory_order_relaxed);
-    generation_ = m->generation;
-    ++backend_epoch_;
-    counters().add(counters().backend_connects);
-    auto self = shared_from_this();  // an lvalue: GCC 12 miscompiles a prvalue shared_ptr argument
-    asio::co_spawn(client_.get_executor(), backend_reader(self, backend_epoch_), asio::detached);
-    co_return true;
+  std::function<bool()> gone = [this] { return closed_; };  // not a temporary in co_await (GCC 12)
+  auto attempt = co_await open_master(*st_, std::move(o), until, gone);
+  if (closed_) co_return false;
+  if (!attempt.connection) {
+    if (attempt.no_master) st_->no_master.fetch_add(1, std::memory_order_relaxed);
+    co_await answer("-ERR rsm proxy: " + attempt.error + "\r\n");
+    co_await flush_and_close();
+    co_return false;
   }
+  if (!listed_) {
+    std::erase_if(ts().pinned, [](const auto& w) { return w.expired(); });
+    ts().pinned.push_back(weak_from_this());
+    listed_ = true;
+  }
+  backend_ = std::move(attempt.connection->socket);
+  backend_open_ = true;
+  backend_replied_ = false;
+  if (attempt.connection->waited) st_->held.fetch_add(1, std::memory_order_relaxed);
+  generation_ = attempt.connection->master->generation;
+  ++backend_epoch_;
+  counters().add(counters().backend_connects);
+  auto self = shared_from_this();  // an lvalue: GCC 12 miscompiles a prvalue shared_ptr argument
+  asio::co_spawn(client_.get_executor(), backend_reader(self, backend_epoch_), asio::detached);
+  co_return true;
 }
 
 awaitable<bool> session::to_backend(std::string_view bytes, std::size_t replies) {

@@ -1,5 +1,7 @@
 #include "shared_backend.hpp"
 
+#include "master_connect.hpp"
+
 #include "rsm/log.hpp"
 #include "rsm/redis/transport.hpp"
 
@@ -54,62 +56,28 @@ awaitable<void> shared_backend::run(std::shared_ptr<shared_backend> self) {
 }
 
 awaitable<bool> shared_backend::connect() {
-  asio::steady_timer timer(socket_.get_executor());
   if (std::chrono::steady_clock::now() < not_before_) {
-    timer.expires_at(not_before_);
+    asio::steady_timer timer(socket_.get_executor(), not_before_);
     co_await timer.async_wait(use_nothrow);
   }
-  bool logged = false;
-  bool waited = false;
-  for (;;) {
-    if (failed_) co_return false;
-    auto m = st_->master();
-    if (!m) {
-      if (std::chrono::steady_clock::now() >= hold_until_) {
-        st_->no_master.fetch_add(replies_due(), std::memory_order_relaxed);
-        fail(no_master_text(st_->cfg));
-        co_return false;
-      }
-      waited = true;
-      timer.expires_after(std::chrono::milliseconds(20));
-      co_await timer.async_wait(use_nothrow);
-      continue;
-    }
-    redis::options o;
-    o.server = m->addr;
-    o.password = st_->cfg.password;
-    o.connect_timeout = st_->cfg.connect_timeout;
-    auto opened = co_await redis::async_open(o);
-    if (!opened) {
-      st_->backend_errors.fetch_add(1, std::memory_order_relaxed);
-      if (!logged) {
-        log::warn("proxy", "backend unavailable", {{"master", o.server.to_string()}, {"error", opened.error().message()}});
-        logged = true;
-      }
-      if (!st_->tracker || std::chrono::steady_clock::now() >= hold_until_) {
-        fail("master " + o.server.to_string() + " unavailable: " + opened.error().message());
-        co_return false;
-      }
-      // The master may have just gone: ask for a fresh look and try again within the hold.
-      st_->tracker->suspect();
-      waited = true;
-      timer.expires_after(std::chrono::milliseconds(100));
-      co_await timer.async_wait(use_nothrow);
-      continue;
-    }
-    if (st_->tracker) {
-      auto now = st_->tracker->current();
-      if (!now || now->generation != m->generation) continue;  // it changed meanwhile: nothing sent yet
-    }
-    if (failed_) co_return false;
-    socket_ = std::move(opened->socket);
-    master_ = m->addr;
-    generation_ = m->generation;
-    connected_ = true;
-    if (waited) st_->held.fetch_add(replies_due(), std::memory_order_relaxed);
-    st_->counters(thread_).add(st_->counters(thread_).backend_connects);
-    co_return true;
+  redis::options o;
+  o.password = st_->cfg.password;
+  o.connect_timeout = st_->cfg.connect_timeout;
+  std::function<bool()> gone = [this] { return failed_; };  // not a temporary in co_await (GCC 12)
+  auto attempt = co_await open_master(*st_, std::move(o), hold_until_, gone);
+  if (failed_) co_return false;
+  if (!attempt.connection) {
+    if (attempt.no_master) st_->no_master.fetch_add(replies_due(), std::memory_order_relaxed);
+    fail(attempt.error);
+    co_return false;
   }
+  socket_ = std::move(attempt.connection->socket);
+  master_ = attempt.connection->master->addr;
+  generation_ = attempt.connection->master->generation;
+  connected_ = true;
+  if (attempt.connection->waited) st_->held.fetch_add(replies_due(), std::memory_order_relaxed);
+  st_->counters(thread_).add(st_->counters(thread_).backend_connects);
+  co_return true;
 }
 
 awaitable<void> shared_backend::write_loop(std::shared_ptr<shared_backend> self) {
