@@ -100,6 +100,13 @@ awaitable<void> session::client_loop() {
   std::size_t scan = 0;  // the parser's position
   std::size_t got = 0;   // the last read's size, and whether it filled the space it had
   bool filled = false;
+  // Reading without Asio's speculative recv (see the read below): `quiet` while nothing has
+  // yielded to the event loop since the last read; `chained` when that read was our own
+  // non-blocking one, done inline.
+  bool quiet = false;
+  bool chained = false;
+  error_code nb;
+  client_.non_blocking(true, nb);  // read_some() below must never block the thread
   for (;;) {
     while (scan < end_) {
       auto step = parser_.parse(std::string_view(buf_.data() + scan, end_ - scan));
@@ -113,6 +120,7 @@ awaitable<void> session::client_loop() {
       }
       if (step.what == resp::parse_step::kind::need_more) {
         if (!streaming_ && scan - frame_ > k_large_frame) {
+          quiet = false;
           // A frame too large to hold: its name is known by now; it streams as it comes,
           // through a connection of this session's own.
           if (!co_await flush()) co_return;
@@ -130,6 +138,7 @@ awaitable<void> session::client_loop() {
           if (!co_await to_backend({}, unpaired_ ? 0 : 1)) co_return;
         }
         if (streaming_) {
+          quiet = false;
           if (!co_await to_backend(std::string_view(buf_.data() + frame_, scan - frame_), 0)) co_return;
           frame_ = fwd_begin_ = scan;
         }
@@ -138,17 +147,20 @@ awaitable<void> session::client_loop() {
       // A whole frame: buf_[frame_, scan).
       std::string_view f(buf_.data() + frame_, scan - frame_);
       if (streaming_) {
+        quiet = false;
         streaming_ = false;
         if (!co_await to_backend(f, 0)) co_return;
         frame_ = fwd_begin_ = scan;
         continue;
       }
       if (parser_.is_empty()) {  // Redis ignores empty commands
+        quiet = false;
         if (!co_await flush()) co_return;
         frame_ = fwd_begin_ = scan;
         continue;
       }
       if (auto local = decide(f)) {
+        quiet = false;
         if (!co_await flush()) co_return;
         frame_ = fwd_begin_ = scan;
         co_await answer(std::move(local->text));
@@ -160,6 +172,7 @@ awaitable<void> session::client_loop() {
       }
       auto t = classify(parser_.name(), parser_.first_arg());
       if (t.pins && !pinned_) {
+        quiet = false;
         if (!co_await flush()) co_return;
         if (!co_await pin()) co_return;
       }
@@ -169,7 +182,10 @@ awaitable<void> session::client_loop() {
       ++fwd_commands_;
       frame_ = scan;
     }
-    if (!submit_shared() && !co_await flush()) co_return;
+    if (!submit_shared()) {
+      quiet = false;
+      if (!co_await flush()) co_return;
+    }
     // Keep only the frame in progress, at the front.
     if (frame_ > 0) {
       std::memmove(buf_.data(), buf_.data() + frame_, end_ - frame_);
@@ -181,6 +197,7 @@ awaitable<void> session::client_loop() {
     // the shared connection, is not read until that clears.
     while (!closed_ && (out_.size() > st_->cfg.client_output_soft_limit ||
                         (outstanding_ > 0 && inflight_bytes_ > st_->cfg.client_query_limit))) {
+      quiet = false;
       co_await wait();
     }
     if (closed_) co_return;
@@ -193,19 +210,41 @@ awaitable<void> session::client_loop() {
     }
     auto space = buf_.size() - end_;
     std::size_t n = 0;
-    if (st_->cfg.client_idle_timeout.count() <= 0) {
-      // The common case, without a helper coroutine per read.
-      auto [ec, got] = co_await client_.async_read_some(asio::buffer(buf_.data() + end_, buf_.size() - end_), use_nothrow);
-      if (ec) co_return;
-      n = got;
-    } else {
-      auto got = co_await read_client(end_);
-      if (!got) co_return;
-      n = *got;
+    auto into = asio::buffer(buf_.data() + end_, space);
+    if (quiet && !filled && st_->cfg.client_idle_timeout.count() <= 0) {
+      // The last read drained the socket and nothing has yielded since: wait for readability,
+      // then read without blocking. Asio 1.81's async_read_some would first try a recv that,
+      // for a client waiting for its reply, fails with EAGAIN: one syscall per request saved.
+      // Safe only so: with edge-triggered epoll, readiness that arrives while no wait is queued
+      // is not reported again, so the wait must be queued before the event loop runs after a
+      // read of our own that saw the socket's state (a first read_some() makes one).
+      error_code ec;
+      if (!chained) n = client_.read_some(into, ec);
+      if (chained || ec == asio::error::would_block) {
+        auto [wec] = co_await client_.async_wait(tcp::socket::wait_read, use_nothrow);
+        if (wec) co_return;
+        n = client_.read_some(into, ec);
+      }
+      chained = !ec;
+      if (ec && ec != asio::error::would_block) co_return;
+    }
+    if (n == 0) {
+      chained = false;
+      if (st_->cfg.client_idle_timeout.count() <= 0) {
+        // The common case, without a helper coroutine per read.
+        auto [ec, got] = co_await client_.async_read_some(into, use_nothrow);
+        if (ec) co_return;
+        n = got;
+      } else {
+        auto got = co_await read_client(end_);
+        if (!got) co_return;
+        n = *got;
+      }
     }
     end_ += n;
     got = n;
     filled = n == space;
+    quiet = true;
     counters().add(counters().bytes_in, n);
   }
 }

@@ -103,8 +103,12 @@ awaitable<void> shared_backend::write_loop(std::shared_ptr<shared_backend> self)
 // Waits while the session at the head of the FIFO holds more than its soft limit of replies:
 // memory stays bounded even for a 100 MB reply. A session that makes no progress for
 // --client-output-stall is closed (its replies are then read and dropped).
+bool shared_backend::head_slow() const {
+  return !fifo_.empty() && fifo_.front().sink->buffered() > st_->cfg.client_output_soft_limit;
+}
+
 awaitable<bool> shared_backend::wait_for_head() {
-  if (fifo_.empty() || fifo_.front().sink->buffered() <= st_->cfg.client_output_soft_limit) co_return true;
+  if (!head_slow()) co_return true;
   auto sink = fifo_.front().sink;
   auto last = sink->written();
   auto since = std::chrono::steady_clock::now();
@@ -132,9 +136,39 @@ awaitable<bool> shared_backend::wait_for_head() {
 
 awaitable<void> shared_backend::read_loop() {
   in_.resize(k_read_size);
+  // As a session's client reads (session::client_loop): after a read that drained the socket,
+  // with nothing yielded since, wait for readability and read without blocking, skipping the
+  // recv Asio would try first (EAGAIN while the master is still working on the batch).
+  bool quiet = false;
+  bool chained = false;
+  bool filled = false;
+  error_code nb;
+  socket_.non_blocking(true, nb);
   for (;;) {
-    if (!co_await wait_for_head()) co_return;
-    auto [ec, n] = co_await socket_.async_read_some(asio::buffer(in_), use_nothrow);
+    if (head_slow()) {
+      quiet = false;
+      if (!co_await wait_for_head()) co_return;
+    }
+    error_code ec;
+    std::size_t n = 0;
+    if (quiet && !filled) {
+      if (!chained) n = socket_.read_some(asio::buffer(in_), ec);
+      if (chained || ec == asio::error::would_block) {
+        auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
+        ec = wec;
+        if (!ec) n = socket_.read_some(asio::buffer(in_), ec);
+      }
+      chained = !ec;
+      if (ec == asio::error::would_block) ec = {};
+    }
+    if (!ec && n == 0) {
+      chained = false;
+      auto [rec, got] = co_await socket_.async_read_some(asio::buffer(in_), use_nothrow);
+      ec = rec;
+      n = got;
+    }
+    quiet = true;
+    filled = n == in_.size();
     if (ec) {
       if (fifo_.empty() && (retired_ || !socket_.is_open())) {
         close();

@@ -66,6 +66,8 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   awaitable<bool> connect();
   static awaitable<void> write_loop(std::shared_ptr<shared_backend> self);
   awaitable<void> read_loop();
+  /// The session at the head holds more replies than the soft limit (it reads slowly).
+  bool head_slow() const;
   awaitable<bool> wait_for_head();
   void deliver(std::string_view bytes, std::size_t frames_done);
   std::size_t replies_due() const;
