@@ -432,18 +432,44 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
   std::vector<char> buf(k_read_min);
   std::size_t got = 0;
   auto& s = *self;
+  // Reads as client_loop() reads its client: see there.
+  bool quiet = false;
+  bool chained = false;
+  error_code nb;
+  s.backend_.non_blocking(true, nb);
   for (;;) {
-    if (auto size = next_read_size(buf.size(), 0, got, got == buf.size()); size != buf.size()) {
+    bool filled = got == buf.size();
+    if (auto size = next_read_size(buf.size(), 0, got, filled); size != buf.size()) {
       buf = std::vector<char>(size);
     }
     // Slow client: stop reading Redis until it catches up.
     while (s.out_.size() > s.st_->cfg.client_output_soft_limit && !s.closed_ && epoch == s.backend_epoch_) {
+      quiet = false;
       co_await s.wait();
     }
     if (s.closed_ || epoch != s.backend_epoch_) co_return;
-    auto [ec, n] = co_await s.backend_.async_read_some(asio::buffer(buf), use_nothrow);
+    error_code ec;
+    std::size_t n = 0;
+    if (quiet && !filled) {
+      if (!chained) n = s.backend_.read_some(asio::buffer(buf), ec);
+      if (chained || ec == asio::error::would_block) {
+        auto [wec] = co_await s.backend_.async_wait(tcp::socket::wait_read, use_nothrow);
+        if (epoch != s.backend_epoch_ || s.closed_) co_return;
+        ec = wec;
+        if (!ec) n = s.backend_.read_some(asio::buffer(buf), ec);
+      }
+      chained = !ec;
+      if (ec == asio::error::would_block) ec = {};
+    }
+    if (!ec && n == 0) {
+      chained = false;
+      auto [rec, r] = co_await s.backend_.async_read_some(asio::buffer(buf), use_nothrow);
+      ec = rec;
+      n = r;
+    }
     if (epoch != s.backend_epoch_ || s.closed_) co_return;  // moved to a new master, or closed
     got = n;
+    quiet = true;
     if (ec) {
       if (s.movable()) {
         // Nothing was due and nothing ties it to that connection: reopen (on whatever master
