@@ -239,7 +239,7 @@ case "${1:-}" in
   *)
     echo "usage: packaging/dev.sh up|test|bench [args]" >&2
     echo "  up    install what is missing, build, start the local service" >&2
-    echo "  test  install what is missing, build, run every test (--asan: also under ASan)" >&2
+    echo "  test  install what is missing, build, run every test (--asan, --tsan, --fuzz[=S]: also those)" >&2
     echo "  bench install what is missing, build, benchmark the proxy against its peers" >&2
     exit 2
     ;;

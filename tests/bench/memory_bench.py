@@ -12,20 +12,22 @@ For 8 s it samples the target's RSS (/proc/PID/status) and Redis's used_memory (
 and prints the peak growth of each — where the backlog went — and whether the slow client was
 disconnected. Redis's own limits: none for normal clients, 32 MB for pub/sub.
 
-  tests/bench/memory_bench.py [--rsm build/release/rsm] [--write docs/benchmarks.md] [--data DIR]
+  tests/bench/memory_bench.py [--rsm build/release/rsm] [--rounds 3] [--write docs/benchmarks.md] [--data DIR]
 
 Bounded: fixed request counts, 8 s per run; everything it starts is stopped.
 """
 import argparse
 import os
+import random
 import shutil
 import socket
+import statistics
 import sys
 import tempfile
 import threading
 import time
 
-from bench_common import write_between_markers
+from bench_common import spread, write_between_markers
 from proxy_bench import Stack
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
@@ -127,39 +129,48 @@ def measure(stack, target, pid, scenario):
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rsm", default="build/release/rsm")
+    ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--write", metavar="FILE", help="also put the table into FILE, between its memory-bench markers")
     ap.add_argument("--data", metavar="DIR", help="also write memory-bench.tsv (for tests/bench/plots.gp) into DIR")
     args = ap.parse_args()
-    tmp = tempfile.mkdtemp(prefix="rsm-membench-")
-    stack = Stack(os.path.abspath(args.rsm), tmp)
-    results = {}
-    try:
-        command(stack.redis_port, "SET", "mem:value", VALUE)
-        # Direct Redis last: what it buffers for its own slow client stays in its RSS.
-        names = [n for n in stack.targets if n != "redis (direct)"] + ["redis (direct)"]
-        for name in names:
-            pid = stack.targets[name][1]
-            for scenario in ("pipelining", "subscriber"):
-                if scenario == "subscriber" and name == "twemproxy":
-                    continue  # no pub/sub in twemproxy
-                results[(name, scenario)] = measure(stack, name, pid, scenario)
-                print(f"{name} {scenario}: {results[(name, scenario)]}", file=sys.stderr)
-    finally:
-        stack.stop()
-        shutil.rmtree(tmp, ignore_errors=True)
+    results = {}  # (target, scenario) -> [(proxy MiB, redis MiB, closed)]
+    names = []
+    for rnd in range(args.rounds):
+        # A fresh stack each round: memory a process once grew to stays in its RSS.
+        tmp = tempfile.mkdtemp(prefix="rsm-membench-")
+        stack = Stack(os.path.abspath(args.rsm), tmp)
+        try:
+            names = list(stack.targets)
+            command(stack.redis_port, "SET", "mem:value", VALUE)
+            order = list(stack.targets)
+            random.shuffle(order)
+            for name in order:
+                pid = stack.targets[name][1]
+                for scenario in ("pipelining", "subscriber"):
+                    if scenario == "subscriber" and name == "twemproxy":
+                        continue  # no pub/sub in twemproxy
+                    r = measure(stack, name, pid, scenario)
+                    results.setdefault((name, scenario), []).append(r)
+                    print(f"round {rnd + 1}: {name} {scenario}: {r}", file=sys.stderr)
+        finally:
+            stack.stop()
+            shutil.rmtree(tmp, ignore_errors=True)
+    has_proxy = {n: n != "redis (direct)" for n in names}
 
     def cell(name, scenario):
-        r = results.get((name, scenario))
-        if r is None:
+        rs = results.get((name, scenario))
+        if rs is None:
             return "– | – | no pub/sub"
-        proxy = f"{r[0]:.1f}" if stack.targets[name][1] else "–"
-        return f"{proxy} | {r[1]:.1f} | {'closed' if r[2] else 'still connected'}"
+        proxy = spread([r[0] for r in rs], lambda v: f"{v:.1f}") if has_proxy[name] else "–"
+        closed = sum(1 for r in rs if r[2])
+        return f"{proxy} | {spread([r[1] for r in rs], lambda v: f'{v:.1f}')} | closed in {closed} of {len(rs)}"
 
-    lines = ["A client that never reads (receive buffer 4 KiB); 8 s per run; peak growth in MiB of the "
-             "target's RSS and of Redis's used_memory.", "",
+    lines = [f"A client that never reads (receive buffer 4 KiB); 8 s per run; {args.rounds} rounds, each on a fresh "
+             "stack, targets in shuffled order; median (min–max) of the peak growth in MiB of the target's RSS and "
+             "of Redis's used_memory.", "",
              "| target | pipelining: proxy RSS | Redis memory | slow client | subscriber: proxy RSS | Redis memory | slow client |",
              "|---|---|---|---|---|---|---|"]
-    for name in stack.targets:
+    for name in names:
         lines.append(f"| {name} | {cell(name, 'pipelining')} | {cell(name, 'subscriber')} |")
     text = "\n".join(lines)
     print(text)
@@ -168,10 +179,12 @@ def main():
     if args.data:
         with open(os.path.join(args.data, "memory-bench.tsv"), "w") as f:
             f.write("# target\tpipelining proxy MiB\tpipelining redis MiB\tsubscriber proxy MiB\tsubscriber redis MiB\n")
-            for name in stack.targets:
+            for name in names:
                 def v(scenario, i):
-                    r = results.get((name, scenario))
-                    return "NaN" if r is None or (i == 0 and not stack.targets[name][1]) else f"{r[i]:.1f}"
+                    rs = results.get((name, scenario))
+                    if rs is None or (i == 0 and not has_proxy[name]):
+                        return "NaN"
+                    return f"{statistics.median(r[i] for r in rs):.1f}"
                 f.write(f'"{name}"\t{v("pipelining", 0)}\t{v("pipelining", 1)}\t{v("subscriber", 0)}\t{v("subscriber", 1)}\n')
 
 

@@ -134,10 +134,14 @@ class Server:
 class Group:
     """`replicas`+1 redis nodes (the first the master) and `sentinels` sentinels monitoring it
     with quorum 2, down-after `down_after_ms`, failover-timeout 5000. Nodes keep an RDB (saved
-    on SIGTERM) so a restarted node comes back with its data."""
+    on SIGTERM) so a restarted node comes back with its data. `min_replicas_to_write` as
+    `rsm ctl --min-replicas-to-write` would set it (0: Redis's default, off)."""
 
-    def __init__(self, tmp, replicas=2, sentinels=3, down_after_ms=1000):
+    def __init__(self, tmp, replicas=2, sentinels=3, down_after_ms=1000, min_replicas_to_write=0):
         self.tmp, self.down_after_ms = tmp, down_after_ms
+        self.node_conf = "save 3600 1\nappendonly no\n"
+        if min_replicas_to_write:
+            self.node_conf += f"min-replicas-to-write {min_replicas_to_write}\nmin-replicas-max-lag 10\n"
         self.redis, self.sentinels = [], []
         try:
             self._start(replicas, sentinels)
@@ -146,11 +150,10 @@ class Group:
             raise
 
     def _start(self, replicas, sentinels):
-        master = Server("redis", self.tmp, "save 3600 1\nappendonly no\n")
+        master = Server("redis", self.tmp, self.node_conf)
         self.redis.append(master)
         for _ in range(replicas):
-            self.redis.append(Server("redis", self.tmp, f"save 3600 1\nappendonly no\n"
-                                                        f"replicaof 127.0.0.1 {master.port}\n"))
+            self.redis.append(Server("redis", self.tmp, self.node_conf + f"replicaof 127.0.0.1 {master.port}\n"))
         for r in self.redis:
             r.await_ping()
         assert wait_until(lambda: all("master_link_status:up" in command(r.port, "INFO", "replication")
