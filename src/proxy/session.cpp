@@ -1,5 +1,6 @@
 #include "session.hpp"
 
+#include "drained_read.hpp"
 #include "master_connect.hpp"
 
 #include "rsm/log.hpp"
@@ -100,13 +101,11 @@ awaitable<void> session::client_loop() {
   std::size_t scan = 0;  // the parser's position
   std::size_t got = 0;   // the last read's size, and whether it filled the space it had
   bool filled = false;
-  // Reading without Asio's speculative recv (see the read below): `quiet` while nothing has
-  // yielded to the event loop since the last read; `chained` when that read was our own
-  // non-blocking one, done inline.
+  // Reads skip Asio's speculative recv after one that drained the socket (drained_read.hpp):
+  // `quiet` while nothing has yielded to the event loop since the last read.
   bool quiet = false;
-  bool chained = false;
-  error_code nb;
-  client_.non_blocking(true, nb);  // read_some() below must never block the thread
+  drained_read reads;
+  drained_read::prepare(client_);
   for (;;) {
     while (scan < end_) {
       auto step = parser_.parse(std::string_view(buf_.data() + scan, end_ - scan));
@@ -211,29 +210,18 @@ awaitable<void> session::client_loop() {
     auto space = buf_.size() - end_;
     std::size_t n = 0;
     auto into = asio::buffer(buf_.data() + end_, space);
-    if (quiet && !filled && st_->cfg.client_idle_timeout.count() <= 0) {
-      // The last read drained the socket and nothing has yielded since: wait for readability,
-      // then read without blocking. Asio 1.81's async_read_some would first try a recv that,
-      // for a client waiting for its reply, fails with EAGAIN: one syscall per request saved.
-      // Safe only so: with edge-triggered epoll, readiness that arrives while no wait is queued
-      // is not reported again, so the wait must be queued before the event loop runs after a
-      // read of our own that saw the socket's state (a first read_some() makes one).
-      error_code ec;
-      if (!chained) n = client_.read_some(into, ec);
-      if (chained || ec == asio::error::would_block) {
-        auto [wec] = co_await client_.async_wait(tcp::socket::wait_read, use_nothrow);
-        if (wec) co_return;
-        n = client_.read_some(into, ec);
-      }
-      chained = !ec;
-      if (ec && ec != asio::error::would_block) co_return;
+    error_code ec;
+    bool drained = quiet && !filled && st_->cfg.client_idle_timeout.count() <= 0;
+    if (reads.start(client_, into, drained, n, ec)) {
+      auto [wec] = co_await client_.async_wait(tcp::socket::wait_read, use_nothrow);
+      reads.after_wait(client_, into, wec, n, ec);
     }
-    if (n == 0) {
-      chained = false;
+    if (ec) co_return;
+    if (reads.needs_async(n, ec)) {
       if (st_->cfg.client_idle_timeout.count() <= 0) {
         // The common case, without a helper coroutine per read.
-        auto [ec, got] = co_await client_.async_read_some(into, use_nothrow);
-        if (ec) co_return;
+        auto [rec, got] = co_await client_.async_read_some(into, use_nothrow);
+        if (rec) co_return;
         n = got;
       } else {
         auto got = co_await read_client(end_);
@@ -434,9 +422,8 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
   auto& s = *self;
   // Reads as client_loop() reads its client: see there.
   bool quiet = false;
-  bool chained = false;
-  error_code nb;
-  s.backend_.non_blocking(true, nb);
+  drained_read reads;
+  drained_read::prepare(s.backend_);
   for (;;) {
     bool filled = got == buf.size();
     if (auto size = next_read_size(buf.size(), 0, got, filled); size != buf.size()) {
@@ -450,19 +437,12 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
     if (s.closed_ || epoch != s.backend_epoch_) co_return;
     error_code ec;
     std::size_t n = 0;
-    if (quiet && !filled) {
-      if (!chained) n = s.backend_.read_some(asio::buffer(buf), ec);
-      if (chained || ec == asio::error::would_block) {
-        auto [wec] = co_await s.backend_.async_wait(tcp::socket::wait_read, use_nothrow);
-        if (epoch != s.backend_epoch_ || s.closed_) co_return;
-        ec = wec;
-        if (!ec) n = s.backend_.read_some(asio::buffer(buf), ec);
-      }
-      chained = !ec;
-      if (ec == asio::error::would_block) ec = {};
+    if (reads.start(s.backend_, asio::buffer(buf), quiet && !filled, n, ec)) {
+      auto [wec] = co_await s.backend_.async_wait(tcp::socket::wait_read, use_nothrow);
+      if (epoch != s.backend_epoch_ || s.closed_) co_return;
+      reads.after_wait(s.backend_, asio::buffer(buf), wec, n, ec);
     }
-    if (!ec && n == 0) {
-      chained = false;
+    if (reads.needs_async(n, ec)) {
       auto [rec, r] = co_await s.backend_.async_read_some(asio::buffer(buf), use_nothrow);
       ec = rec;
       n = r;

@@ -1,5 +1,6 @@
 #include "shared_backend.hpp"
 
+#include "drained_read.hpp"
 #include "master_connect.hpp"
 
 #include "rsm/log.hpp"
@@ -136,14 +137,12 @@ awaitable<bool> shared_backend::wait_for_head() {
 
 awaitable<void> shared_backend::read_loop() {
   in_.resize(k_read_size);
-  // As a session's client reads (session::client_loop): after a read that drained the socket,
-  // with nothing yielded since, wait for readability and read without blocking, skipping the
-  // recv Asio would try first (EAGAIN while the master is still working on the batch).
+  // As a session reads its client (session::client_loop, drained_read.hpp): the master answers
+  // a batch at a time, and the recv Asio would try before each wait mostly fails with EAGAIN.
   bool quiet = false;
-  bool chained = false;
   bool filled = false;
-  error_code nb;
-  socket_.non_blocking(true, nb);
+  drained_read reads;
+  drained_read::prepare(socket_);
   for (;;) {
     if (head_slow()) {
       quiet = false;
@@ -151,18 +150,11 @@ awaitable<void> shared_backend::read_loop() {
     }
     error_code ec;
     std::size_t n = 0;
-    if (quiet && !filled) {
-      if (!chained) n = socket_.read_some(asio::buffer(in_), ec);
-      if (chained || ec == asio::error::would_block) {
-        auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
-        ec = wec;
-        if (!ec) n = socket_.read_some(asio::buffer(in_), ec);
-      }
-      chained = !ec;
-      if (ec == asio::error::would_block) ec = {};
+    if (reads.start(socket_, asio::buffer(in_), quiet && !filled, n, ec)) {
+      auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
+      reads.after_wait(socket_, asio::buffer(in_), wec, n, ec);
     }
-    if (!ec && n == 0) {
-      chained = false;
+    if (reads.needs_async(n, ec)) {
       auto [rec, got] = co_await socket_.async_read_some(asio::buffer(in_), use_nothrow);
       ec = rec;
       n = got;
