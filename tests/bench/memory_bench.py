@@ -31,7 +31,7 @@ from bench_common import spread, write_between_markers
 from proxy_bench import Stack
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "pylib"))
-from redis_group import command, encode  # noqa: E402
+from redis_group import command, encode, wait_until  # noqa: E402
 
 VALUE = "x" * 1024
 RUN_SECONDS = 8.0
@@ -107,7 +107,10 @@ def measure(stack, target, pid, scenario):
         worker = threading.Thread(target=pipelining, daemon=True)
     else:
         client.sendall(encode(["SUBSCRIBE", "mem"]))
-        time.sleep(0.2)  # the subscription is in place (its confirmation stays unread)
+        # The subscription is in place at Redis (its confirmation stays unread).
+        assert wait_until(lambda: command(redis_port, "PUBSUB", "NUMSUB", "mem")[1] == ":1", 5), \
+            f"{target}: the subscription did not reach Redis"
+
         worker = threading.Thread(target=publisher, daemon=True)
     worker.start()
     peak_rss, peak_mem = base_rss, base_mem
