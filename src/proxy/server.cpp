@@ -119,6 +119,9 @@ void server::add_metrics(metrics::exposition& e) const {
   e.counter("rsm_proxy_client_bytes_out_total", "bytes written to clients", {}, sum(&thread_counters::bytes_out));
   e.counter("rsm_proxy_backend_connects_total", "backend connections opened (shared and pinned)", {},
             sum(&thread_counters::backend_connects));
+  e.counter("rsm_proxy_shared_batches_total",
+            "writes to shared backend connections, each a batch of requests", {},
+            sum(&thread_counters::backend_writes));
   e.counter("rsm_proxy_pinned_total", "clients moved from the shared connection to one of their own", {},
             sum(&thread_counters::pinned));
   e.counter("rsm_proxy_lost_replies_total", "error replies for requests whose shared connection failed", {},

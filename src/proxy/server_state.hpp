@@ -19,6 +19,7 @@ struct alignas(64) thread_counters {
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<std::uint64_t> bytes_out{0};
   std::atomic<std::uint64_t> backend_connects{0};
+  std::atomic<std::uint64_t> backend_writes{0};  // writes to shared connections (batches)
   std::atomic<std::uint64_t> pinned{0};        // sessions pinned (total)
   std::atomic<std::uint64_t> lost_replies{0};  // error replies for a lost shared connection
   std::atomic<std::uint64_t> slow_closed{0};   // clients closed for not reading their replies

@@ -68,6 +68,8 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   awaitable<void> read_loop();
   /// The session at the head holds more replies than the soft limit (it reads slowly).
   bool head_slow() const;
+  /// The writer may send out_ now: something to send and fewer batches than the window in flight.
+  bool may_write() const;
   awaitable<bool> wait_for_head();
   void deliver(std::string_view bytes, std::size_t frames_done);
   std::size_t replies_due() const;
@@ -87,6 +89,9 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   std::chrono::steady_clock::time_point not_before_;
   std::string out_;
   std::string sending_;
+  /// Replies asked for by the requests in out_, and by each batch written and not yet answered.
+  std::size_t unsent_replies_ = 0;
+  std::deque<std::size_t> batches_;
   bool writer_idle_ = false;
   asio::steady_timer writer_wake_;
   asio::steady_timer grace_;

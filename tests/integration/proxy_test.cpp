@@ -19,6 +19,7 @@
 #include <poll.h>
 
 #include <fstream>
+#include <set>
 #include <thread>
 
 using namespace rsm;
@@ -626,4 +627,60 @@ TEST_CASE("proxy: PSUBSCRIBE receives a PUBLISH from another client", "[integrat
   REQUIRE(sub.await_text("psubscribe\r\n$3\r\nne*\r\n:1\r\n"));
   CHECK(test::sync_command(proxy.addr, {"PUBLISH", "news", "hi"}).integer == 1);
   CHECK(sub.await_text("pmessage\r\n$3\r\nne*\r\n$4\r\nnews\r\n$2\r\nhi\r\n"));
+}
+
+TEST_CASE("proxy: requests that come while a batch is at the master go together in the next write",
+          "[integration][proxy]") {
+  g_backend_mode = "shared";
+  auto redis = test::server_process::redis();
+  address metrics_addr{"127.0.0.1", test::free_port()};
+  proxy_process proxy(redis->addr(), {"--metrics-listen", metrics_addr.to_string()});
+  auto metric = [&](const std::string& name) {
+    auto r = test::run_program({"curl", "-sf", "http://" + metrics_addr.to_string() + "/metrics"});
+    auto parsed = metrics::parse_exposition(r.out);
+    if (r.exit_code != 0 || !parsed) return -1.0;
+    for (const auto& s : parsed->samples) {
+      if (s.name == name) return s.value;
+    }
+    return -1.0;
+  };
+  auto await_metric = [&](const std::string& name, double at_least) {
+    auto until = std::chrono::steady_clock::now() + 5s;
+    while (std::chrono::steady_clock::now() < until) {
+      if (metric(name) >= at_least) return true;
+      std::this_thread::sleep_for(20ms);  // polls a condition, with a bound
+    }
+    return false;
+  };
+  auto batches_before = metric("rsm_proxy_shared_batches_total");
+  auto commands_before = metric("rsm_proxy_commands_total");
+  REQUIRE(batches_before >= 1);  // the readiness PING
+
+  // Redis holds every write until unpaused: the first INCR on each shared connection (one per
+  // proxy thread) stays at the master, and every later one must wait in the proxy.
+  REQUIRE(redis->command({"CLIENT", "PAUSE", "10000", "WRITE"}).is_ok());
+  constexpr int k_clients = 30;
+  std::vector<std::unique_ptr<raw_client>> clients;
+  for (int i = 0; i < k_clients; ++i) {
+    clients.push_back(std::make_unique<raw_client>(proxy.addr));
+    clients.back()->send("*2\r\n$4\r\nINCR\r\n$7\r\nbatched\r\n");
+    // One at a time: without the batch at the master holding them, each would be a write.
+    REQUIRE(await_metric("rsm_proxy_commands_total", commands_before + i + 1));
+  }
+  REQUIRE(redis->command({"CLIENT", "UNPAUSE"}).is_ok());
+
+  std::set<long long> seen;
+  for (auto& c : clients) {
+    REQUIRE(c->await_text("\r\n"));
+    REQUIRE(c->got.rfind(":", 0) == 0);
+    seen.insert(std::stoll(c->got.substr(1)));
+  }
+  CHECK(seen.size() == k_clients);  // every client its own reply
+  CHECK(*seen.begin() == 1);
+  CHECK(*seen.rbegin() == k_clients);
+  // At most two writes per proxy thread: the first INCR, then everything that waited for it.
+  auto batches = metric("rsm_proxy_shared_batches_total") - batches_before;
+  INFO("batches: " << batches);
+  CHECK(batches >= 1);
+  CHECK(batches <= 4);
 }
