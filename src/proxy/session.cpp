@@ -528,7 +528,21 @@ void session::on_lost(std::size_t frames, bool cut, std::string_view why) {
 
 // ---- the client's single writer -----------------------------------------------------------
 
+// With nothing queued and the writer waiting, the bytes go out here, without blocking (the
+// socket is non-blocking, drained_read::prepare): no wake-up of the writer and no async
+// operation per reply. Whatever the socket does not take now (or an error) is the writer's, and
+// so is everything once the session is closing (the writer closes it when all is out).
 void session::queue_client(std::string_view bytes) {
+  if (writer_idle_ && out_.empty() && !bytes.empty() && !closed_ && !closing_) {
+    error_code ec;
+    auto n = client_.write_some(asio::buffer(bytes), ec);
+    if (!ec) {
+      written_ += n;
+      counters().add(counters().bytes_out, n);
+      bytes.remove_prefix(n);
+      if (bytes.empty()) return;
+    }
+  }
   out_.append(bytes);
   if (writer_idle_) {
     writer_idle_ = false;
