@@ -390,6 +390,7 @@ awaitable<bool> session::open_backend() {
     listed_ = true;
   }
   backend_ = std::move(attempt.connection->socket);
+  drained_read::prepare(backend_);
   backend_open_ = true;
   backend_replied_ = false;
   if (attempt.connection->waited) st_->held.fetch_add(1, std::memory_order_relaxed);
@@ -406,7 +407,19 @@ awaitable<bool> session::to_backend(std::string_view bytes, std::size_t replies)
   outstanding_ += replies;
   requests_sent_ += replies;
   if (bytes.empty()) co_return true;
-  auto [ec, n] = co_await asio::async_write(backend_, asio::buffer(bytes), use_nothrow);
+  // Without blocking first (the socket is non-blocking, drained_read::prepare): mostly it takes
+  // everything, and the coroutine goes on without a round through the event loop.
+  error_code ec;
+  auto n = backend_.write_some(asio::buffer(bytes), ec);
+  if (ec == asio::error::would_block) {
+    ec = {};
+    n = 0;
+  }
+  if (!ec && n < bytes.size()) {
+    auto rest = asio::buffer(bytes.data() + n, bytes.size() - n);
+    auto [wec, wn] = co_await asio::async_write(backend_, rest, use_nothrow);
+    ec = wec;
+  }
   if (ec) {
     close();
     co_return false;
@@ -423,7 +436,6 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
   // Reads as client_loop() reads its client: see there.
   bool quiet = false;
   drained_read reads;
-  drained_read::prepare(s.backend_);
   for (;;) {
     bool filled = got == buf.size();
     if (auto size = next_read_size(buf.size(), 0, got, filled); size != buf.size()) {
