@@ -4,12 +4,13 @@
 // async_read_some tries a recv before it waits in epoll, and Boost 1.81 stops doing so only
 // after a 0-byte read: for a peer that sends nothing until it has its answer (a client at
 // -P 1, the master working on a batch), every other recv fails with EAGAIN. After a read that
-// did not fill its buffer, and with nothing yielded to the event loop since, wait for
-// readability instead and then read without blocking. That order matters: epoll is
-// edge-triggered, and readiness that arrives while no wait is queued is not reported again, so
-// the wait must be queued before the event loop runs after a read of our own that saw the
-// socket's state. A chain therefore starts with a non-blocking read, inline; only when that
-// finds nothing does the wait follow. Used as:
+// did not fill its buffer, and with nothing yielded to the event loop since, this waits for
+// readability instead and then reads without blocking. Measured, that trades the EAGAIN recv
+// for the epoll_ctl(MOD) with which Asio's reactor queues every async_wait (it re-arms the
+// edge-triggered registration, so readiness that came before the wait is still reported): one
+// syscall either way, with EAGAIN recvs gone from the counts (docs/benchmarks.md). A chain
+// starts with a non-blocking read, inline; only when that finds nothing does the wait follow.
+// Used as:
 //
 //   if (r.start(sock, into, drained, n, ec)) {
 //     auto [wec] = co_await sock.async_wait(tcp::socket::wait_read, use_nothrow);

@@ -1,9 +1,9 @@
 // rsm proxy following the sentinels: 1 master, 2 replicas, 3 sentinels (real processes).
-#include "rsm/metrics/prometheus.hpp"
 #include "rsm/redis/subscriber.hpp"
 #include "support/client.hpp"
 #include "support/deadline.hpp"
 #include "support/group.hpp"
+#include "support/metrics.hpp"
 #include "rsm/net/timeout.hpp"
 #include "support/process.hpp"
 
@@ -25,15 +25,7 @@ struct tracking_proxy {
   std::unique_ptr<test::child_process> child;
 
   // A sample of the proxy's /metrics (-1 when absent).
-  double metric(const std::string& name) const {
-    auto r = test::run_program({"curl", "-sf", "http://" + metrics.to_string() + "/metrics"});
-    auto parsed = metrics::parse_exposition(r.out);
-    if (r.exit_code != 0 || !parsed) return -1;
-    for (const auto& s : parsed->samples) {
-      if (s.name == name) return s.value;
-    }
-    return -1;
-  }
+  double metric(const std::string& name) const { return test::scrape_metric(metrics, name); }
 
   explicit tracking_proxy(const test::group& g, std::string failover_hold = "10s", std::string mode = "shared") {
     addr = {"127.0.0.1", test::free_port()};

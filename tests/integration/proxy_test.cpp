@@ -6,6 +6,7 @@
 #include "rsm/resp/reply_reader.hpp"
 #include "support/client.hpp"
 #include "support/deadline.hpp"
+#include "support/metrics.hpp"
 #include "support/process.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -635,15 +636,7 @@ TEST_CASE("proxy: requests that come while a batch is at the master go together 
   auto redis = test::server_process::redis();
   address metrics_addr{"127.0.0.1", test::free_port()};
   proxy_process proxy(redis->addr(), {"--metrics-listen", metrics_addr.to_string()});
-  auto metric = [&](const std::string& name) {
-    auto r = test::run_program({"curl", "-sf", "http://" + metrics_addr.to_string() + "/metrics"});
-    auto parsed = metrics::parse_exposition(r.out);
-    if (r.exit_code != 0 || !parsed) return -1.0;
-    for (const auto& s : parsed->samples) {
-      if (s.name == name) return s.value;
-    }
-    return -1.0;
-  };
+  auto metric = [&](const std::string& name) { return test::scrape_metric(metrics_addr, name); };
   auto await_metric = [&](const std::string& name, double at_least) {
     auto until = std::chrono::steady_clock::now() + 5s;
     while (std::chrono::steady_clock::now() < until) {
