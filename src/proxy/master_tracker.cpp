@@ -117,7 +117,7 @@ void publish(const std::shared_ptr<master_tracker::state>& st, std::optional<add
   if (m && cur && cur->addr == *m) return;
   if (!m && !cur) return;
   std::shared_ptr<const master_info> next;
-  if (m) next = std::make_shared<const master_info>(master_info{*m, ++st->generation});
+  if (m) next = std::make_shared<const master_info>(master_info{*m, ++st->generation, std::chrono::steady_clock::now()});
   st->set_current(next);
   log::warn("proxy", "master switch",
             {{"old", cur ? cur->addr.to_string() : std::string("none")},

@@ -62,11 +62,6 @@ server::server(net::runtime& rt, settings s, master_tracker* tracker)
       auto st = weak.lock();
       if (!st) return;
       st->master_changes.fetch_add(1, std::memory_order_relaxed);
-      if (m) {
-        st->switch_to_first_reply.store(-1);
-        st->switch_at.store(std::chrono::steady_clock::now().time_since_epoch().count());
-        st->switch_generation.store(m->generation);
-      }
       for (std::size_t i = 0; i < st->threads.size(); ++i) {
         asio::post(st->context(i), [st, i, m] { master_changed(st, i, m); });
       }
@@ -137,9 +132,10 @@ void server::add_metrics(metrics::exposition& e) const {
   e.counter("rsm_proxy_no_master_total", "requests answered that no master was verified in time", {}, n(st.no_master));
   e.counter("rsm_proxy_requests_held_total", "requests that waited for a verified master before being sent", {},
             n(st.held));
-  if (auto ns = st.switch_to_first_reply.load(); ns >= 0 && st.tracker) {
+  if (auto m = st.tracker ? st.tracker->current() : nullptr; m && st.first_reply_generation.load() == m->generation) {
     e.gauge("rsm_proxy_switch_to_first_reply_seconds",
-            "from the last master switch to the first reply from the new master", {}, static_cast<double>(ns) / 1e9);
+            "from the switch to the current master to the first reply from it", {},
+            static_cast<double>(st.first_reply_ns.load()) / 1e9);
   }
   e.counter("rsm_proxy_idle_closed_total", "clients closed after --client-idle-timeout", {}, n(st.idle_closed));
   e.counter("rsm_proxy_sessions_closed_on_switch_total", "sessions closed because the master was replaced", {},

@@ -61,17 +61,24 @@ struct server::state {
   std::atomic<std::uint64_t> no_master{0};
   /// Requests that waited for a verified master (during a failover) before they were sent.
   std::atomic<std::uint64_t> held{0};
-  /// The last switch to a master: when (steady clock, ns), its generation, and how long after it
-  /// the first reply from that master came (-1: not yet).
-  std::atomic<std::int64_t> switch_at{0};
-  std::atomic<std::uint64_t> switch_generation{0};
-  std::atomic<std::int64_t> switch_to_first_reply{-1};
-  /// A backend connection to master `generation` got its first reply.
-  void first_reply(std::uint64_t generation) {
-    if (generation != switch_generation.load(std::memory_order_relaxed)) return;
-    std::int64_t none = -1;
-    auto now = std::chrono::steady_clock::now().time_since_epoch().count();
-    switch_to_first_reply.compare_exchange_strong(none, now - switch_at.load(std::memory_order_relaxed));
+  /// The first reply from the newest master any backend connection has heard from: how long
+  /// after the switch to it (ns), and its generation. The connection that claims a generation
+  /// stores the figure, then the generation, so a reader that finds the current master's
+  /// generation there reads that switch's figure. Everything comes from the master_info the
+  /// connection was opened with: no window between the switch and its bookkeeping.
+  std::atomic<std::uint64_t> first_reply_claimed{0};
+  std::atomic<std::int64_t> first_reply_ns{-1};
+  std::atomic<std::uint64_t> first_reply_generation{0};
+  /// A backend connection to master `generation`, switched to at `since`, got its first reply.
+  void first_reply(std::uint64_t generation, std::chrono::steady_clock::time_point since) {
+    auto claimed = first_reply_claimed.load();
+    while (generation > claimed) {
+      if (first_reply_claimed.compare_exchange_weak(claimed, generation)) {
+        first_reply_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count());
+        first_reply_generation.store(generation);
+        return;
+      }
+    }
   }
   std::atomic<std::uint64_t> killed_on_switch{0};
   std::atomic<std::uint64_t> master_changes{0};

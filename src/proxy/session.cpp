@@ -395,6 +395,7 @@ awaitable<bool> session::open_backend() {
   backend_replied_ = false;
   if (attempt.connection->waited) st_->held.fetch_add(1, std::memory_order_relaxed);
   generation_ = attempt.connection->master->generation;
+  switched_at_ = attempt.connection->master->since;
   ++backend_epoch_;
   counters().add(counters().backend_connects);
   auto self = shared_from_this();  // an lvalue: GCC 12 miscompiles a prvalue shared_ptr argument
@@ -493,7 +494,7 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
         if (s.replies_.is_push()) continue;
         if (!s.backend_replied_) {
           s.backend_replied_ = true;
-          s.st_->first_reply(s.generation_);
+          s.st_->first_reply(s.generation_, s.switched_at_);
         }
         if (!s.selects_.empty() && s.selects_.front().first == s.replies_done_) {
           if (s.replies_.type() == '+') s.db_ = s.selects_.front().second;

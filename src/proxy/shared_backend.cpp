@@ -84,6 +84,7 @@ awaitable<bool> shared_backend::connect() {
   socket_ = std::move(attempt.connection->socket);
   master_ = attempt.connection->master->addr;
   generation_ = attempt.connection->master->generation;
+  switched_at_ = attempt.connection->master->since;
   connected_ = true;
   if (attempt.connection->waited) st_->held.fetch_add(replies_due(), std::memory_order_relaxed);
   st_->counters(thread_).add(st_->counters(thread_).backend_connects);
@@ -208,7 +209,7 @@ awaitable<void> shared_backend::read_loop() {
       }
       if (!replied_) {
         replied_ = true;
-        st_->first_reply(generation_);
+        st_->first_reply(generation_, switched_at_);
       }
       if (st_->tracker && parser_.type() == '-' && asks_for_a_new_master(parser_.error_prefix().view())) {
         st_->tracker->suspect();  // verbatim to the client all the same

@@ -81,6 +81,7 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   tcp::socket socket_;
   address master_;
   std::uint64_t generation_ = 0;
+  std::chrono::steady_clock::time_point switched_at_{};  // when the tracker switched to that master
   bool connected_ = false;
   bool replied_ = false;  // the first reply came (switch metrics)
   bool failed_ = false;

@@ -109,6 +109,7 @@ TEST_CASE("proxy: writes resume on the new master after kill -9 of the old one",
   // before the others have heard of it).
   // The switch is on /metrics: changes, the time from it to the first reply from the new
   // master, and the sentinels (all three still answer: only the master was killed).
+  INFO("proxy log:\n" << proxy.child->stderr_text());
   CHECK(proxy.metric("rsm_proxy_master_changes_total") >= 2);
   auto first_reply = proxy.metric("rsm_proxy_switch_to_first_reply_seconds");
   CHECK(first_reply >= 0);

@@ -16,6 +16,7 @@
 #include "rsm/net/asio.hpp"
 
 #include <atomic>
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -26,6 +27,9 @@ struct master_info {
   address addr;
   /// Bumped at every change: sessions opened on an older master are closed.
   std::uint64_t generation = 0;
+  /// When the tracker switched to it (published with it, so a connection that finds this master
+  /// knows when the switch was however early it gets there).
+  std::chrono::steady_clock::time_point since{};
 };
 
 struct tracker_settings {
