@@ -1,68 +1,162 @@
 #pragma once
-// Reading a socket without Asio's speculative recv after a read that drained it (internal).
+// async_read_some without the recv that cannot succeed (internal).
 //
-// async_read_some tries a recv before it waits in epoll, and Boost 1.81 stops doing so only
-// after a 0-byte read: for a peer that sends nothing until it has its answer (a client at
-// -P 1, the master working on a batch), every other recv fails with EAGAIN. After a read that
-// did not fill its buffer, and with nothing yielded to the event loop since, this waits for
-// readability instead and then reads without blocking. Measured, that trades the EAGAIN recv
-// for the epoll_ctl(MOD) with which Asio's reactor queues every async_wait (it re-arms the
-// edge-triggered registration, so readiness that came before the wait is still reported): one
-// syscall either way, with EAGAIN recvs gone from the counts (docs/benchmarks.md). A chain
-// starts with a non-blocking read, inline; only when that finds nothing does the wait follow.
-// Used as:
+// Asio's reactor registers a socket with epoll once, edge-triggered, and before it queues a read
+// it tries a recv ("speculative"), unless the socket is known to be drained. Boost 1.81 marks it
+// drained only after a 0-byte read, so for a peer that sends nothing until it has its answer (a
+// client at -P 1, the master working on a batch) every other recv fails with EAGAIN: one
+// syscall per read wasted. (An async_wait does no better: it re-arms the registration with
+// epoll_ctl each time.)
 //
-//   if (r.start(sock, into, drained, n, ec)) {
-//     auto [wec] = co_await sock.async_wait(tcp::socket::wait_read, use_nothrow);
-//     r.after_wait(sock, into, wec, n, ec);
-//   }
-//   if (r.needs_async(n, ec)) { ... co_await sock.async_read_some(into, ...) ... }
+// drained_reader::async_read() is async_read_some whose read tells the reactor what nginx
+// assumes on epoll too: a read that left part of its buffer empty drained the socket. The next
+// read is then queued without a syscall, and epoll's next edge (data that arrives after that
+// recv, or during it, raises one) runs it. Per read event that is one recv and nothing else,
+// as a level-triggered proxy like HAProxy makes (docs/benchmarks.md).
+//
+// It works on Asio's reactor directly (boost::asio::detail: the reactor op type and the
+// socket's per-descriptor data), so it is built only for the Boost it was written against
+// (1.81, epoll); elsewhere it is plain async_read_some. Limits: the handler runs directly on
+// the socket's io_context thread (coroutines of rsm's data threads are), and per-operation
+// cancellation is not supported (close() or cancel() the socket; a read raced against a timer
+// with || uses async_read_some).
+#include "rsm/error.hpp"
 #include "rsm/net/asio.hpp"
+
+#include <boost/version.hpp>
+
+#if BOOST_VERSION / 100 == 1081 && defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) && \
+    !defined(BOOST_ASIO_ENABLE_HANDLER_TRACKING)
+#define RSM_DRAINED_READ_REACTOR 1
+#include <boost/asio/associated_allocator.hpp>
+#include <boost/asio/async_result.hpp>
+#include <boost/asio/detail/fenced_block.hpp>
+#include <boost/asio/detail/reactive_socket_service_base.hpp>
+#include <boost/asio/detail/reactor.hpp>
+#include <boost/asio/detail/reactor_op.hpp>
+#include <boost/asio/detail/socket_ops.hpp>
+#include <boost/asio/recycling_allocator.hpp>
+
+#include <memory>
+#include <utility>
+#else
+#define RSM_DRAINED_READ_REACTOR 0
+#endif
 
 namespace rsm::proxy {
 
-class drained_read {
+#if RSM_DRAINED_READ_REACTOR
+namespace drained_detail {
+
+namespace ad = boost::asio::detail;
+
+// The socket's reactor state, reached through a protected member the way a derived class may
+// name it.
+struct socket_access : tcp::socket {
+  static auto& impl(tcp::socket& s) { return (s.*(&socket_access::impl_)).get_implementation(); }
+};
+
+template <typename Handler>
+class recv_op : public ad::reactor_op {
  public:
-  /// Once per socket: read_some() must never block the thread.
-  static void prepare(tcp::socket& s) {
-    error_code ignored;
-    s.non_blocking(true, ignored);
-  }
+  using allocator = typename std::allocator_traits<
+      asio::associated_allocator_t<Handler, asio::recycling_allocator<void>>>::template rebind_alloc<recv_op>;
 
-  /// `drained`: the last read left part of its buffer empty and nothing has yielded since.
-  /// Reads inline when that is safe and useful (n bytes, or ec). True: wait for readability,
-  /// then call after_wait().
-  bool start(tcp::socket& s, asio::mutable_buffer into, bool drained, std::size_t& n, error_code& ec) {
-    n = 0;
-    ec = {};
-    if (!drained) return false;
-    if (chained_) return true;
-    n = s.read_some(into, ec);
-    if (ec != asio::error::would_block) {
-      chained_ = !ec;
-      return false;
-    }
-    ec = {};
-    return true;
-  }
+  template <typename H>
+  recv_op(H&& h, ad::socket_type fd, asio::mutable_buffer into)
+      : reactor_op(error_code(), &do_perform, &do_complete), handler_(std::forward<H>(h)), fd_(fd), into_(into) {}
 
-  /// After the wait (`waited`: its error): reads without blocking.
-  void after_wait(tcp::socket& s, asio::mutable_buffer into, error_code waited, std::size_t& n, error_code& ec) {
-    ec = waited;
-    if (!ec) n = s.read_some(into, ec);
-    chained_ = !ec;
-    if (ec == asio::error::would_block) ec = {};  // nothing after all: read asynchronously
-  }
-
-  /// Nothing read and no error: read with async_read_some (which ends the chain).
-  bool needs_async(std::size_t n, const error_code& ec) {
-    if (ec || n > 0) return false;
-    chained_ = false;
-    return true;
+  static allocator allocator_for(const Handler& h) {
+    return allocator(asio::get_associated_allocator(h, asio::recycling_allocator<void>()));
   }
 
  private:
-  bool chained_ = false;  ///< the last read was our own, inline: a wait may follow it directly
+  static status do_perform(reactor_op* base) {
+    auto* o = static_cast<recv_op*>(base);
+    if (!ad::socket_ops::non_blocking_recv1(o->fd_, o->into_.data(), o->into_.size(), 0, true, o->ec_,
+                                            o->bytes_transferred_)) {
+      return not_done;  // EAGAIN: wait for the edge
+    }
+    // A short read (or end of stream, or an error) drained the socket.
+    return o->bytes_transferred_ < o->into_.size() ? done_and_exhausted : done;
+  }
+
+  // owner null: the io_context is being destroyed with the read queued (the handler is
+  // destroyed, not called).
+  static void do_complete(void* owner, ad::operation* base, const error_code&, std::size_t) {
+    auto* o = static_cast<recv_op*>(base);
+    auto alloc = allocator_for(o->handler_);
+    Handler handler(std::move(o->handler_));
+    error_code ec = o->ec_;
+    std::size_t n = o->bytes_transferred_;
+    o->~recv_op();
+    alloc.deallocate(o, 1);
+    if (owner) {
+      ad::fenced_block b(ad::fenced_block::half);
+      std::move(handler)(ec, n);
+    }
+  }
+
+  Handler handler_;
+  ad::socket_type fd_;
+  asio::mutable_buffer into_;
+};
+
+struct initiate_read {
+  template <typename Handler>
+  void operator()(Handler&& handler, tcp::socket* s, ad::reactor* r, asio::mutable_buffer into) const {
+    using op = recv_op<std::decay_t<Handler>>;
+    auto& impl = socket_access::impl(*s);
+    auto& reactor = *r;
+    auto alloc = op::allocator_for(handler);
+    op* p = alloc.allocate(1);
+    new (p) op(std::forward<Handler>(handler), impl.socket_, into);
+    if (into.size() == 0 || !s->is_open()) {
+      p->ec_ = s->is_open() ? error_code() : asio::error::bad_descriptor;
+      reactor.post_immediate_completion(p, false);
+      return;
+    }
+    if ((impl.state_ & ad::socket_ops::non_blocking) == 0 &&
+        !ad::socket_ops::set_internal_non_blocking(impl.socket_, impl.state_, true, p->ec_)) {
+      reactor.post_immediate_completion(p, false);
+      return;
+    }
+    reactor.start_op(ad::reactor::read_op, impl.socket_, impl.reactor_data_, p, false, true);
+  }
+};
+
+}  // namespace drained_detail
+#endif
+
+/// Reads one socket as s.async_read_some(into, token) does, without the recv that would find
+/// nothing after a read that drained it. One per read loop (it looks the reactor up once).
+class drained_reader {
+ public:
+  explicit drained_reader(tcp::socket& s)
+      : s_(&s)
+#if RSM_DRAINED_READ_REACTOR
+        ,
+        reactor_(&asio::use_service<boost::asio::detail::reactor>(asio::query(s.get_executor(), asio::execution::context)))
+#endif
+  {
+  }
+
+  /// Completes with (error_code, bytes read).
+  template <typename Token>
+  auto async_read(asio::mutable_buffer into, Token&& token) {
+#if RSM_DRAINED_READ_REACTOR
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(drained_detail::initiate_read{}, token, s_,
+                                                                     reactor_, into);
+#else
+    return s_->async_read_some(into, std::forward<Token>(token));
+#endif
+  }
+
+ private:
+  tcp::socket* s_;
+#if RSM_DRAINED_READ_REACTOR
+  boost::asio::detail::reactor* reactor_;
+#endif
 };
 
 }  // namespace rsm::proxy

@@ -101,11 +101,10 @@ awaitable<void> session::client_loop() {
   std::size_t scan = 0;  // the parser's position
   std::size_t got = 0;   // the last read's size, and whether it filled the space it had
   bool filled = false;
-  // Reads skip Asio's speculative recv after one that drained the socket (drained_read.hpp):
-  // `quiet` while nothing has yielded to the event loop since the last read.
-  bool quiet = false;
-  drained_read reads;
-  drained_read::prepare(client_);
+  // Non-blocking, for the inline reply writes (queue_client).
+  error_code nb;
+  client_.non_blocking(true, nb);
+  drained_reader reads(client_);
   for (;;) {
     while (scan < end_) {
       auto step = parser_.parse(std::string_view(buf_.data() + scan, end_ - scan));
@@ -119,7 +118,6 @@ awaitable<void> session::client_loop() {
       }
       if (step.what == resp::parse_step::kind::need_more) {
         if (!streaming_ && scan - frame_ > k_large_frame) {
-          quiet = false;
           // A frame too large to hold: its name is known by now; it streams as it comes,
           // through a connection of this session's own.
           if (!co_await flush()) co_return;
@@ -137,7 +135,6 @@ awaitable<void> session::client_loop() {
           if (!co_await to_backend({}, unpaired_ ? 0 : 1)) co_return;
         }
         if (streaming_) {
-          quiet = false;
           if (!co_await to_backend(std::string_view(buf_.data() + frame_, scan - frame_), 0)) co_return;
           frame_ = fwd_begin_ = scan;
         }
@@ -146,20 +143,17 @@ awaitable<void> session::client_loop() {
       // A whole frame: buf_[frame_, scan).
       std::string_view f(buf_.data() + frame_, scan - frame_);
       if (streaming_) {
-        quiet = false;
         streaming_ = false;
         if (!co_await to_backend(f, 0)) co_return;
         frame_ = fwd_begin_ = scan;
         continue;
       }
       if (parser_.is_empty()) {  // Redis ignores empty commands
-        quiet = false;
         if (!co_await flush()) co_return;
         frame_ = fwd_begin_ = scan;
         continue;
       }
       if (auto local = decide(f)) {
-        quiet = false;
         if (!co_await flush()) co_return;
         frame_ = fwd_begin_ = scan;
         co_await answer(std::move(local->text));
@@ -171,7 +165,6 @@ awaitable<void> session::client_loop() {
       }
       auto t = classify(parser_.name(), parser_.first_arg());
       if (t.pins && !pinned_) {
-        quiet = false;
         if (!co_await flush()) co_return;
         if (!co_await pin()) co_return;
       }
@@ -182,7 +175,6 @@ awaitable<void> session::client_loop() {
       frame_ = scan;
     }
     if (!submit_shared()) {
-      quiet = false;
       if (!co_await flush()) co_return;
     }
     // Keep only the frame in progress, at the front.
@@ -196,7 +188,6 @@ awaitable<void> session::client_loop() {
     // the shared connection, is not read until that clears.
     while (!closed_ && (out_.size() > st_->cfg.client_output_soft_limit ||
                         (outstanding_ > 0 && inflight_bytes_ > st_->cfg.client_query_limit))) {
-      quiet = false;
       co_await wait();
     }
     if (closed_) co_return;
@@ -209,30 +200,20 @@ awaitable<void> session::client_loop() {
     }
     auto space = buf_.size() - end_;
     std::size_t n = 0;
-    auto into = asio::buffer(buf_.data() + end_, space);
-    error_code ec;
-    bool drained = quiet && !filled && st_->cfg.client_idle_timeout.count() <= 0;
-    if (reads.start(client_, into, drained, n, ec)) {
-      auto [wec] = co_await client_.async_wait(tcp::socket::wait_read, use_nothrow);
-      reads.after_wait(client_, into, wec, n, ec);
-    }
-    if (ec) co_return;
-    if (reads.needs_async(n, ec)) {
-      if (st_->cfg.client_idle_timeout.count() <= 0) {
-        // The common case, without a helper coroutine per read.
-        auto [rec, got] = co_await client_.async_read_some(into, use_nothrow);
-        if (rec) co_return;
-        n = got;
-      } else {
-        auto got = co_await read_client(end_);
-        if (!got) co_return;
-        n = *got;
-      }
+    if (st_->cfg.client_idle_timeout.count() <= 0) {
+      // The common case, without a helper coroutine per read (and without the recv that would
+      // find nothing: drained_read.hpp).
+      auto [ec, r] = co_await reads.async_read(asio::buffer(buf_.data() + end_, space), use_nothrow);
+      if (ec) co_return;
+      n = r;
+    } else {
+      auto r = co_await read_client(end_);
+      if (!r) co_return;
+      n = *r;
     }
     end_ += n;
     got = n;
     filled = n == space;
-    quiet = true;
     counters().add(counters().bytes_in, n);
   }
 }
@@ -390,7 +371,8 @@ awaitable<bool> session::open_backend() {
     listed_ = true;
   }
   backend_ = std::move(attempt.connection->socket);
-  drained_read::prepare(backend_);
+  error_code nb;
+  backend_.non_blocking(true, nb);  // for to_backend's inline writes
   backend_open_ = true;
   backend_replied_ = false;
   if (attempt.connection->waited) st_->held.fetch_add(1, std::memory_order_relaxed);
@@ -408,7 +390,7 @@ awaitable<bool> session::to_backend(std::string_view bytes, std::size_t replies)
   outstanding_ += replies;
   requests_sent_ += replies;
   if (bytes.empty()) co_return true;
-  // Without blocking first (the socket is non-blocking, drained_read::prepare): mostly it takes
+  // Without blocking first (the socket is non-blocking, open_backend): mostly it takes
   // everything, and the coroutine goes on without a round through the event loop.
   error_code ec;
   auto n = backend_.write_some(asio::buffer(bytes), ec);
@@ -434,9 +416,7 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
   std::vector<char> buf(k_read_min);
   std::size_t got = 0;
   auto& s = *self;
-  // Reads as client_loop() reads its client: see there.
-  bool quiet = false;
-  drained_read reads;
+  drained_reader reads(s.backend_);  // this connection's (a new one gets a new reader)
   for (;;) {
     bool filled = got == buf.size();
     if (auto size = next_read_size(buf.size(), 0, got, filled); size != buf.size()) {
@@ -444,25 +424,12 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
     }
     // Slow client: stop reading Redis until it catches up.
     while (s.out_.size() > s.st_->cfg.client_output_soft_limit && !s.closed_ && epoch == s.backend_epoch_) {
-      quiet = false;
       co_await s.wait();
     }
     if (s.closed_ || epoch != s.backend_epoch_) co_return;
-    error_code ec;
-    std::size_t n = 0;
-    if (reads.start(s.backend_, asio::buffer(buf), quiet && !filled, n, ec)) {
-      auto [wec] = co_await s.backend_.async_wait(tcp::socket::wait_read, use_nothrow);
-      if (epoch != s.backend_epoch_ || s.closed_) co_return;
-      reads.after_wait(s.backend_, asio::buffer(buf), wec, n, ec);
-    }
-    if (reads.needs_async(n, ec)) {
-      auto [rec, r] = co_await s.backend_.async_read_some(asio::buffer(buf), use_nothrow);
-      ec = rec;
-      n = r;
-    }
+    auto [ec, n] = co_await reads.async_read(asio::buffer(buf), use_nothrow);
     if (epoch != s.backend_epoch_ || s.closed_) co_return;  // moved to a new master, or closed
     got = n;
-    quiet = true;
     if (ec) {
       if (s.movable()) {
         // Nothing was due and nothing ties it to that connection: reopen (on whatever master
@@ -542,7 +509,7 @@ void session::on_lost(std::size_t frames, bool cut, std::string_view why) {
 // ---- the client's single writer -----------------------------------------------------------
 
 // With nothing queued and the writer waiting, the bytes go out here, without blocking (the
-// socket is non-blocking, drained_read::prepare): no wake-up of the writer and no async
+// socket is non-blocking, client_loop): no wake-up of the writer and no async
 // operation per reply. Whatever the socket does not take now (or an error) is the writer's, and
 // so is everything once the session is closing (the writer closes it when all is out).
 void session::queue_client(std::string_view bytes) {

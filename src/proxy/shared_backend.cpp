@@ -152,30 +152,14 @@ awaitable<bool> shared_backend::wait_for_head() {
 
 awaitable<void> shared_backend::read_loop() {
   in_.resize(k_read_size);
-  // As a session reads its client (session::client_loop, drained_read.hpp): the master answers
-  // a batch at a time, and the recv Asio would try before each wait mostly fails with EAGAIN.
-  bool quiet = false;
-  bool filled = false;
-  drained_read reads;
-  drained_read::prepare(socket_);
+  // The master answers a batch at a time: after a read that drained the socket, the next waits
+  // for epoll without a recv first (drained_read.hpp).
+  drained_reader reads(socket_);
   for (;;) {
     if (head_slow()) {
-      quiet = false;
       if (!co_await wait_for_head()) co_return;
     }
-    error_code ec;
-    std::size_t n = 0;
-    if (reads.start(socket_, asio::buffer(in_), quiet && !filled, n, ec)) {
-      auto [wec] = co_await socket_.async_wait(tcp::socket::wait_read, use_nothrow);
-      reads.after_wait(socket_, asio::buffer(in_), wec, n, ec);
-    }
-    if (reads.needs_async(n, ec)) {
-      auto [rec, got] = co_await socket_.async_read_some(asio::buffer(in_), use_nothrow);
-      ec = rec;
-      n = got;
-    }
-    quiet = true;
-    filled = n == in_.size();
+    auto [ec, n] = co_await reads.async_read(asio::buffer(in_), use_nothrow);
     if (ec) {
       if (fifo_.empty() && (retired_ || !socket_.is_open())) {
         close();
