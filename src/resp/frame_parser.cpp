@@ -144,6 +144,39 @@ void request_parser::begin_frame() {
   arg1_.clear();
 }
 
+// The common case in one pass: a multibulk frame that is whole in `in` from `pos` (at its '*')
+// and well-formed. Taken only when it ends exactly as the state machine below would end it;
+// anything else (a frame cut short, an empty or malformed one, a limit reached) is left to the
+// state machine, from the frame's first byte, for its exact errors and partial frames.
+bool request_parser::parse_whole(std::string_view in, std::size_t& pos) {
+  std::size_t p = pos + 1;
+  // "<digits>\r?" at p: the byte after '\r' is taken for '\n' unseen, as Redis does.
+  auto count = [&](long long& n) {
+    auto cr = in.find('\r', p);
+    if (cr == std::string_view::npos || cr + 1 >= in.size() || cr - p + 1 > limits_.max_inline) return false;
+    if (!redis_string2ll(in.substr(p, cr - p), n)) return false;
+    p = cr + 2;
+    return true;
+  };
+  long long args = 0;
+  if (!count(args) || args <= 0 || args > static_cast<long long>(limits_.max_multibulk)) return false;
+  for (long long i = 0; i < args; ++i) {
+    if (p >= in.size() || in[p] != '$') return false;
+    ++p;
+    long long len = 0;
+    if (!count(len) || len < 0 || len > static_cast<long long>(limits_.max_bulk)) return false;
+    auto size = static_cast<std::size_t>(len);
+    if (in.size() - p < size + 2) return false;
+    if (i == 0) name_.append(in.substr(p, size));
+    if (i == 1) arg1_.append(in.substr(p, size));
+    p += size + 2;  // the data, and the two bytes after it unseen
+  }
+  argc_ = static_cast<std::size_t>(args);
+  frame_bytes_ = p - pos;
+  pos = p;
+  return true;
+}
+
 parse_step request_parser::parse(std::string_view in) {
   if (failed_) return {parse_step::kind::error, 0};
   std::size_t pos = 0;
@@ -156,6 +189,9 @@ parse_step request_parser::parse(std::string_view in) {
       case state::start: {
         begin_frame();
         if (in[pos] == '*') {
+          if (parse_whole(in, pos)) return step_end(parse_step::kind::frame_end);
+          name_.clear();
+          arg1_.clear();
           ++pos;
           ++frame_bytes_;
           st_ = state::mbulk_count;

@@ -83,6 +83,7 @@ class request_parser {
   enum class state { start, mbulk_count, bulk_header, bulk_count, bulk_data, bulk_cr, bulk_lf, inline_line };
   parse_step fail(std::string msg, std::size_t consumed);
   void begin_frame();
+  bool parse_whole(std::string_view in, std::size_t& pos);
 
   limits limits_;
   state st_ = state::start;
