@@ -1,5 +1,6 @@
 #include "rsm/proxy/policy.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cctype>
 
@@ -54,12 +55,18 @@ policy::policy(const std::vector<std::string>& allow, const std::vector<std::str
   }
   for (const auto& d : deny) refused_.insert(upper(d));
   for (const auto& r : refused_) {
-    if (auto space = r.find(' '); space != std::string::npos) two_word_.insert(r.substr(0, space));
+    auto space = r.find(' ');
+    if (space != std::string::npos) two_word_.insert(r.substr(0, space));
+    auto name_size = std::min<std::size_t>(space == std::string::npos ? r.size() : space, 63);
+    if (name_size > 0) names_[static_cast<unsigned char>(r[0])] |= std::uint64_t{1} << name_size;
   }
 }
 
 std::optional<std::string> policy::refusal(std::string_view name, std::string_view first_arg) const {
   // Upper-cased into a buffer on the stack: "NAME" or "NAME ARG".
+  if (name.empty()) return std::nullopt;
+  auto first = static_cast<unsigned char>(std::toupper(static_cast<unsigned char>(name[0])));
+  if (((names_[first] >> std::min<std::size_t>(name.size(), 63)) & 1) == 0) return std::nullopt;
   constexpr std::size_t cap = 128;
   if (name.size() + 1 + first_arg.size() > cap) return std::nullopt;  // no refused entry is that long
   std::array<char, cap> buf;

@@ -17,7 +17,8 @@ TEST_CASE("the proxy refuses commands that would break the managed group", "[uni
     CHECK(r->rfind("ERR command '", 0) == 0);
   }
   for (auto [name, arg] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "k"}, {"config", "get"}, {"acl", "whoami"}, {"client", "setname"}, {"INFO", ""}}) {
+           {"GET", "k"}, {"config", "get"}, {"acl", "whoami"}, {"client", "setname"}, {"INFO", ""},
+           {"SET", "k"}, {"scan", "0"}, {"Debugx", ""}, {"S", ""}}) {
     INFO(name << " " << arg);
     CHECK_FALSE(p.refusal(name, arg));
   }

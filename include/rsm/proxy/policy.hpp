@@ -4,6 +4,8 @@
 /// FAILOVER, DEBUG, CONFIG SET/REWRITE/RESETSTAT, CLUSTER, SYNC, PSYNC, MODULE, ACL changes
 /// (SETUSER, DELUSER, LOAD, SAVE), SENTINEL. `--allow-command` removes entries ("CONFIG SET" or
 /// a whole command, "CONFIG"); `--deny-command` adds some.
+#include <array>
+#include <cstdint>
 #include <optional>
 #include <set>
 #include <string>
@@ -25,6 +27,9 @@ class policy {
  private:
   std::set<std::string, std::less<>> refused_;  // "CONFIG SET", "SHUTDOWN", ...
   std::set<std::string, std::less<>> two_word_;  // "CONFIG", "ACL": names with refused subcommands
+  /// By upper-cased first letter, the lengths of the refused names (bit n: n characters, bit 63:
+  /// 63 or more): most commands are passed over without a lookup.
+  std::array<std::uint64_t, 256> names_{};
 };
 
 /// Splits "CONFIG SET,shutdown" into upper-cased entries.
