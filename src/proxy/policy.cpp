@@ -63,10 +63,11 @@ policy::policy(const std::vector<std::string>& allow, const std::vector<std::str
 }
 
 std::optional<std::string> policy::refusal(std::string_view name, std::string_view first_arg) const {
-  // Upper-cased into a buffer on the stack: "NAME" or "NAME ARG".
+  // Most commands: no refused name has this first letter and length.
   if (name.empty()) return std::nullopt;
   auto first = static_cast<unsigned char>(std::toupper(static_cast<unsigned char>(name[0])));
   if (((names_[first] >> std::min<std::size_t>(name.size(), 63)) & 1) == 0) return std::nullopt;
+  // Upper-cased into a buffer on the stack: "NAME" or "NAME ARG".
   constexpr std::size_t cap = 128;
   if (name.size() + 1 + first_arg.size() > cap) return std::nullopt;  // no refused entry is that long
   std::array<char, cap> buf;
