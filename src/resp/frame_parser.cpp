@@ -312,12 +312,79 @@ bool reply_parser::value_done() {
   }
 }
 
+// The common case in one pass: a top-level reply whole in `in` from `pos` (at its type byte)
+// that is a simple value (+ - : , # _ ( lines; $ ! = bulks) or an array of such values, and
+// well-formed. Taken only when it ends exactly as the state machine below would end it; anything
+// else (a frame cut short, a nested or RESP3 aggregate, a malformed one, a limit reached) is left
+// to the state machine, from the frame's first byte, for its exact errors and partial frames.
+bool reply_parser::parse_whole(std::string_view in, std::size_t& pos) {
+  std::size_t p = pos;
+  // A line ending in CRLF at p, bounded as the state machine bounds it: [p, cr).
+  auto line = [&](std::string_view& out) {
+    auto cr = in.find('\r', p);
+    if (cr == std::string_view::npos || cr + 1 >= in.size() || in[cr + 1] != '\n' || cr - p + 1 > limits_.max_line) {
+      return false;
+    }
+    out = in.substr(p, cr - p);
+    p = cr + 2;
+    return true;
+  };
+  // One simple value at p; `top`: the frame's own type byte (a lone value, not an element).
+  auto value = [&](bool top) {
+    if (p >= in.size()) return false;
+    char t = in[p++];
+    std::string_view l;
+    switch (t) {
+      case '+': case '-': case ':': case ',': case '#': case '_': case '(':
+        if (!line(l)) return false;
+        if (top && t == '-') error_prefix_.append(l);
+        return true;
+      case '$': case '!': case '=': {
+        long long n = 0;
+        if (!line(l) || !redis_string2ll(l, n)) return false;
+        if (n == -1 && t == '$') return true;
+        if (n < 0 || static_cast<unsigned long long>(n) > limits_.max_bulk) return false;
+        auto size = static_cast<std::size_t>(n);
+        if (in.size() - p < size + 2 || in[p + size] != '\r' || in[p + size + 1] != '\n') return false;
+        if (top && t == '!') error_prefix_.append(in.substr(p, size));
+        p += size + 2;
+        return true;
+      }
+      default:
+        return false;
+    }
+  };
+  char t = in[pos];
+  if (t == '*') {
+    ++p;
+    std::string_view l;
+    long long n = 0;
+    if (!line(l) || !redis_string2ll(l, n)) return false;
+    if (n < -1 || static_cast<unsigned long long>(n) > limits_.max_aggregate) return false;
+    if (n > 0 && limits_.max_depth == 0) return false;
+    for (long long i = 0; i < n; ++i) {
+      if (!value(false)) return false;
+    }
+  } else {
+    error_prefix_.clear();
+    if (!value(true)) {
+      error_prefix_.clear();
+      return false;
+    }
+  }
+  top_type_ = cur_type_ = t;
+  if (t == '*') error_prefix_.clear();
+  pos = p;
+  return true;
+}
+
 parse_step reply_parser::parse(std::string_view in) {
   if (failed_) return {parse_step::kind::error, 0};
   std::size_t pos = 0;
   while (pos < in.size()) {
     switch (st_) {
       case state::type: {
+        if (stack_.empty() && parse_whole(in, pos)) return {parse_step::kind::frame_end, pos};
         char t = in[pos++];
         if (stack_.empty() && t != '|') {
           top_type_ = t;  // the value an attribute may have annotated keeps its place

@@ -205,6 +205,42 @@ TEST_CASE("reply frames of every RESP2 and RESP3 type are found in any split", "
   CHECK(p.error_prefix().view().substr(0, 7) == "LOADING");
 }
 
+TEST_CASE("replies whole (one pass) and in pieces (state machine) give the same types and error prefixes",
+          "[unit][frame]") {
+  const std::string stream =
+      "-ERR unknown command 'FOO'\r\n*3\r\n-ERR inner\r\n:1\r\n$-1\r\n!12\r\nSYNTAX blobs\r\n+OK\r\n"
+      "*2\r\n*1\r\n-NESTED\r\n:2\r\n-" + std::string(100, 'L') + "\r\n=5\r\ntxt:x\r\n";
+  auto seen = [&](const std::vector<std::size_t>& cuts) {
+    reply_parser p;
+    std::vector<std::string> out;
+    feed(p, stream, cuts, [&](std::size_t bytes) {
+      out.push_back(std::to_string(bytes) + " " + p.type() + " " + std::string(p.error_prefix().view()));
+    });
+    return out;
+  };
+  auto whole = seen({stream.size()});
+  REQUIRE(whole.size() == 7);
+  CHECK(whole[0] == "28 - ERR unknown command 'FOO'");
+  CHECK(whole[1] == "25 * ");  // an error inside an array is not the reply's prefix
+  CHECK(whole[2] == "19 ! SYNTAX blobs");
+  CHECK(whole[5] == "103 - " + std::string(short_text::capacity, 'L'));
+  for (const auto& cuts : splits(stream.size(), 50)) CHECK(seen(cuts) == whole);
+}
+
+TEST_CASE("malformed flat arrays give the same error whole and in pieces", "[unit][frame]") {
+  for (std::string input : {"*2\r\n:1\r\n$3\r\nabcXY", "*1\r\n?\r\n", "*2\r\n+a\rX", "*1\r\n!-1\r\n"}) {
+    INFO(input);
+    std::string whole_error, split_error;
+    reply_parser a, b;
+    feed(a, input, {input.size()}, [](std::size_t) {}, &whole_error);
+    std::vector<std::size_t> bytes;
+    for (std::size_t i = 1; i <= input.size(); ++i) bytes.push_back(i);
+    feed(b, input, bytes, [](std::size_t) {}, &split_error);
+    CHECK_FALSE(whole_error.empty());
+    CHECK(whole_error == split_error);
+  }
+}
+
 TEST_CASE("malformed replies are protocol errors", "[unit][frame]") {
   std::vector<std::pair<std::string, std::string>> table = {
       {"?\r\n", "unexpected type byte '?'"},

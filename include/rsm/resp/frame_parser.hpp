@@ -129,6 +129,7 @@ class reply_parser {
   parse_step fail(std::string msg, std::size_t consumed);
   /// A complete value at the current depth: returns true when the top-level frame ended.
   bool value_done();
+  bool parse_whole(std::string_view in, std::size_t& pos);
 
   limits limits_;
   state st_ = state::type;
