@@ -174,7 +174,7 @@ awaitable<void> session::client_loop() {
       ++fwd_commands_;
       frame_ = scan;
     }
-    if (!submit_shared()) {
+    if (!submit()) {
       if (!co_await flush()) co_return;
     }
     // Keep only the frame in progress, at the front.
@@ -281,16 +281,37 @@ void session::note(const command_traits& t) {
   if (t.unwatches && !in_multi_) watching_ = false;
 }
 
-// The common case of flush(), without a coroutine: the frames go to a shared connection that
-// takes requests. False when flush() has work to do.
-bool session::submit_shared() {
-  if (fwd_begin_ == frame_) return !closed_;
-  if (pinned_ || !sb_ || !sb_->usable() || closed_) return false;
+// The whole frames gathered in buf_[fwd_begin_, frame_) and the replies they ask for, counted
+// as forwarded.
+std::pair<std::string_view, std::size_t> session::take_frames() {
   std::string_view bytes(buf_.data() + fwd_begin_, frame_ - fwd_begin_);
   auto replies = fwd_replies_;
   counters().add(counters().commands, fwd_commands_);
   fwd_begin_ = frame_;
   fwd_replies_ = fwd_commands_ = 0;
+  return {bytes, replies};
+}
+
+// The common case of flush(), without a coroutine: the frames go to a shared connection that
+// takes requests, or to the session's own open connection as far as its socket takes them now.
+// False when flush() has work to do.
+bool session::submit() {
+  if (fwd_begin_ == frame_) return !closed_;
+  if (closed_) return false;
+  if (!pinned_) return submit_shared();
+  if (!backend_open_) return false;
+  auto [bytes, replies] = take_frames();
+  outstanding_ += replies;
+  requests_sent_ += replies;
+  if (!write_backend_now(bytes)) return false;
+  fwd_begin_ = frame_ - bytes.size();  // what the socket did not take now: flush() sends it
+  return bytes.empty();
+}
+
+bool session::submit_shared() {
+  if (fwd_begin_ == frame_) return !closed_;
+  if (pinned_ || !sb_ || !sb_->usable() || closed_) return false;
+  auto [bytes, replies] = take_frames();
   outstanding_ += replies;
   inflight_bytes_ += bytes.size();
   sb_->submit(shared_from_this(), bytes, replies);
@@ -304,11 +325,7 @@ awaitable<bool> session::flush() {
     auto* sb = co_await route_shared();
     co_return sb != nullptr && submit_shared();
   }
-  std::string_view bytes(buf_.data() + fwd_begin_, frame_ - fwd_begin_);
-  auto replies = fwd_replies_;
-  counters().add(counters().commands, fwd_commands_);
-  fwd_begin_ = frame_;
-  fwd_replies_ = fwd_commands_ = 0;
+  auto [bytes, replies] = take_frames();
   co_return co_await to_backend(bytes, replies);
 }
 
@@ -389,25 +406,34 @@ awaitable<bool> session::to_backend(std::string_view bytes, std::size_t replies)
   if (!backend_open_ && !co_await open_backend()) co_return false;
   outstanding_ += replies;
   requests_sent_ += replies;
-  if (bytes.empty()) co_return true;
-  // Without blocking first (the socket is non-blocking, open_backend): mostly it takes
-  // everything, and the coroutine goes on without a round through the event loop.
+  if (!write_backend_now(bytes)) co_return false;
+  if (!bytes.empty()) {
+    auto [ec, n] = co_await asio::async_write(backend_, asio::buffer(bytes), use_nothrow);
+    if (ec) {
+      close();
+      co_return false;
+    }
+  }
+  co_return !closed_;
+}
+
+// Without blocking (the socket is non-blocking, open_backend): mostly the socket takes
+// everything, and the caller goes on without a round through the event loop. `bytes` keeps what
+// it did not take; false (and the session closed) on an error.
+bool session::write_backend_now(std::string_view& bytes) {
+  if (bytes.empty()) return true;
   error_code ec;
   auto n = backend_.write_some(asio::buffer(bytes), ec);
   if (ec == asio::error::would_block) {
     ec = {};
     n = 0;
   }
-  if (!ec && n < bytes.size()) {
-    auto rest = asio::buffer(bytes.data() + n, bytes.size() - n);
-    auto [wec, wn] = co_await asio::async_write(backend_, rest, use_nothrow);
-    ec = wec;
-  }
   if (ec) {
     close();
-    co_return false;
+    return false;
   }
-  co_return !closed_;
+  bytes.remove_prefix(n);
+  return true;
 }
 
 // ---- replies ----------------------------------------------------------------------------

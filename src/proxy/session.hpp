@@ -54,11 +54,14 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::optional<local_answer> decide(std::string_view frame);
   void note(const command_traits& t);
   awaitable<bool> flush();
+  std::pair<std::string_view, std::size_t> take_frames();
+  bool submit();
   bool submit_shared();
   awaitable<bool> pin();
   awaitable<shared_backend*> route_shared();
   awaitable<bool> open_backend();
   awaitable<bool> to_backend(std::string_view bytes, std::size_t replies);
+  bool write_backend_now(std::string_view& bytes);
   static awaitable<void> backend_reader(std::shared_ptr<session> self, std::uint64_t epoch);
   static awaitable<void> client_writer(std::shared_ptr<session> self);
   awaitable<void> answer(std::string text);
