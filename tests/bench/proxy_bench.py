@@ -5,7 +5,8 @@ Starts, side by side on loopback, one redis-server and in front of it: rsm proxy
 dedicated backend modes), twemproxy (nutcracker, one-server pool) and HAProxy (tcp mode with
 the role:master check). Runs redis-benchmark (-c 50, SET and GET, -P 1 and -P 16) against each
 in interleaved rounds, reads each proxy's and Redis's CPU time from /proc/PID/stat around every
-run, and prints medians with their spread as a Markdown table (docs/benchmarks.md).
+run, and prints medians with their spread as a Markdown table (docs/benchmarks.md), with the
+commands Redis read per read syscall (INFO stats): how well a proxy batches.
 
   tests/bench/proxy_bench.py [--rsm build/release/rsm] [--rounds 5] [--requests 100000]
 
@@ -37,6 +38,20 @@ def cpu_seconds(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def redis_reads(port):
+    """Redis's total_commands_processed and total_reads_processed (INFO stats)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.sendall(b"*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n")
+        data = b""
+        while b"\r\n" not in data or len(data) < data.index(b"\r\n") + 4 + int(data[1:data.index(b"\r\n")]):
+            chunk = s.recv(65536)
+            if not chunk:
+                raise RuntimeError("redis closed the INFO connection")
+            data += chunk
+    fields = dict(line.split(":", 1) for line in data.decode().splitlines() if ":" in line)
+    return int(fields["total_commands_processed"]), int(fields["total_reads_processed"])
 
 
 def wait_ping(port, timeout=10.0):
@@ -148,14 +163,19 @@ def main():
             for pipeline in (1, 16):
                 for name, (port, pid) in order:
                     n = args.requests * (4 if pipeline > 1 else 1)
+                    c0, reads0 = redis_reads(stack.redis_port)
                     r0 = cpu_seconds(stack.redis.pid)
                     p0 = cpu_seconds(pid) if pid else 0
                     rps, p50, p99 = bench(port, pipeline, n)
                     r1 = cpu_seconds(stack.redis.pid)
                     p1 = cpu_seconds(pid) if pid else 0
+                    c1, reads1 = redis_reads(stack.redis_port)
                     total = 2 * n  # SET and GET
+                    # Less the INFO calls' own: the first INFO counted after its snapshot, its
+                    # connection's closing read and the second INFO's read.
+                    per_read = (c1 - c0 - 1) / max(1, reads1 - reads0 - 2)
                     results.setdefault((name, pipeline), []).append(
-                        (rps, p50, p99, (p1 - p0) * 1e6 / total, (r1 - r0) * 1e6 / total))
+                        (rps, p50, p99, (p1 - p0) * 1e6 / total, (r1 - r0) * 1e6 / total, per_read))
             print(f"round {rnd + 1}/{args.rounds} done", file=sys.stderr)
     finally:
         stack.stop()
@@ -166,8 +186,9 @@ def main():
     for pipeline in (1, 16):
         direct = statistics.median(r[0] for r in results[("redis (direct)", pipeline)])
         lines += [f"#### -P {pipeline}", "",
-                  "| target | requests/s | vs direct | p50 ms | p99 ms | proxy µs CPU/req | Redis µs CPU/req |",
-                  "|---|---|---|---|---|---|---|"]
+                  "| target | requests/s | vs direct | p50 ms | p99 ms | proxy µs CPU/req | Redis µs CPU/req "
+                  "| Redis commands/read |",
+                  "|---|---|---|---|---|---|---|---|"]
         for name in stack.targets:
             rows = results[(name, pipeline)]
             col = lambda i: [r[i] for r in rows]
@@ -175,7 +196,7 @@ def main():
             proxy_cpu = spread(col(3), lambda v: f"{v:.2f}") if name != "redis (direct)" else "–"
             lines.append(f"| {name} | {spread(col(0), lambda v: f'{v:,.0f}')} | {ratio:.2f} | "
                          f"{statistics.median(col(1)):.3f} | {statistics.median(col(2)):.3f} | {proxy_cpu} | "
-                         f"{spread(col(4), lambda v: f'{v:.2f}')} |")
+                         f"{spread(col(4), lambda v: f'{v:.2f}')} | {statistics.median(col(5)):.1f} |")
         lines.append("")
     text = "\n".join(lines)
     print(text)
