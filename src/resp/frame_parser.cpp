@@ -360,8 +360,8 @@ bool reply_parser::parse_whole(std::string_view in, std::size_t& pos) {
     std::string_view l;
     long long n = 0;
     if (!line(l) || !redis_string2ll(l, n)) return false;
-    if (n < -1 || static_cast<unsigned long long>(n) > limits_.max_aggregate) return false;
-    if (n > 0 && limits_.max_depth == 0) return false;
+    if (n < -1) return false;
+    if (n > 0 && (static_cast<unsigned long long>(n) > limits_.max_aggregate || limits_.max_depth == 0)) return false;
     for (long long i = 0; i < n; ++i) {
       if (!value(false)) return false;
     }
