@@ -296,10 +296,9 @@ std::pair<std::string_view, std::size_t> session::take_frames() {
 // takes requests, or to the session's own open connection as far as its socket takes them now.
 // False when flush() has work to do.
 bool session::submit() {
-  if (fwd_begin_ == frame_) return !closed_;
-  if (closed_) return false;
   if (!pinned_) return submit_shared();
-  if (!backend_open_) return false;
+  if (fwd_begin_ == frame_) return !closed_;
+  if (closed_ || !backend_open_) return false;
   auto [bytes, replies] = take_frames();
   outstanding_ += replies;
   requests_sent_ += replies;

@@ -355,6 +355,7 @@ bool reply_parser::parse_whole(std::string_view in, std::size_t& pos) {
     }
   };
   char t = in[pos];
+  error_prefix_.clear();  // as the state machine does at a top-level type byte
   if (t == '*') {
     ++p;
     std::string_view l;
@@ -365,15 +366,10 @@ bool reply_parser::parse_whole(std::string_view in, std::size_t& pos) {
     for (long long i = 0; i < n; ++i) {
       if (!value(false)) return false;
     }
-  } else {
-    error_prefix_.clear();
-    if (!value(true)) {
-      error_prefix_.clear();
-      return false;
-    }
+  } else if (!value(true)) {
+    return false;
   }
   top_type_ = cur_type_ = t;
-  if (t == '*') error_prefix_.clear();
   pos = p;
   return true;
 }
