@@ -44,12 +44,9 @@ def redis_reads(port):
     """Redis's total_commands_processed and total_reads_processed (INFO stats)."""
     with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
         s.sendall(b"*2\r\n$4\r\nINFO\r\n$5\r\nstats\r\n")
-        data = b""
-        while b"\r\n" not in data or len(data) < data.index(b"\r\n") + 4 + int(data[1:data.index(b"\r\n")]):
-            chunk = s.recv(65536)
-            if not chunk:
-                raise RuntimeError("redis closed the INFO connection")
-            data += chunk
+        reply = s.makefile("rb")
+        size = int(reply.readline()[1:])  # "$<size>\r\n", then the text and its CRLF
+        data = reply.read(size)
     fields = dict(line.split(":", 1) for line in data.decode().splitlines() if ":" in line)
     return int(fields["total_commands_processed"]), int(fields["total_reads_processed"])
 
