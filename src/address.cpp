@@ -18,9 +18,8 @@ std::string address::to_string() const {
 
 result<address> parse_address(std::string_view s) {
   auto bad = [&](std::string_view why) {
-    return error(errc::invalid_argument,
-                 "address '" + std::string(s) + "': " + std::string(why) +
-                     " (want HOST:PORT or :PORT)");
+    return error(errc::invalid_argument, "address '" + std::string(s) + "': " + std::string(why) +
+                                             " (want HOST:PORT or :PORT)");
   };
   std::string_view host, port;
   if (!s.empty() && s.front() == '[') {

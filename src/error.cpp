@@ -11,18 +11,30 @@ class category final : public boost::system::error_category {
   const char* name() const noexcept override { return "rsm"; }
   std::string message(int ev) const override {
     switch (static_cast<errc>(ev)) {
-      case errc::ok: return "success";
-      case errc::connect_timeout: return "connect timed out";
-      case errc::timed_out: return "timed out waiting for a reply";
-      case errc::protocol_error: return "protocol error";
-      case errc::error_reply: return "error reply";
-      case errc::unexpected_reply: return "unexpected reply";
-      case errc::not_connected: return "not connected";
-      case errc::cancelled: return "cancelled";
-      case errc::handshake_failed: return "handshake (AUTH/SELECT) failed";
-      case errc::buffer_full: return "buffer limit reached";
-      case errc::resolve_failed: return "host name not resolved";
-      case errc::invalid_argument: return "invalid argument";
+      case errc::ok:
+        return "success";
+      case errc::connect_timeout:
+        return "connect timed out";
+      case errc::timed_out:
+        return "timed out waiting for a reply";
+      case errc::protocol_error:
+        return "protocol error";
+      case errc::error_reply:
+        return "error reply";
+      case errc::unexpected_reply:
+        return "unexpected reply";
+      case errc::not_connected:
+        return "not connected";
+      case errc::cancelled:
+        return "cancelled";
+      case errc::handshake_failed:
+        return "handshake (AUTH/SELECT) failed";
+      case errc::buffer_full:
+        return "buffer limit reached";
+      case errc::resolve_failed:
+        return "host name not resolved";
+      case errc::invalid_argument:
+        return "invalid argument";
     }
     return "unknown rsm error";
   }

@@ -26,11 +26,21 @@ void append_json_string(std::string& out, std::string_view s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           char buf[8];
@@ -58,11 +68,16 @@ void append_text_value(std::string& out, std::string_view v) {
 
 std::string_view upper_name(level l) {
   switch (l) {
-    case level::debug: return "DEBUG";
-    case level::info: return "INFO";
-    case level::warn: return "WARN";
-    case level::error: return "ERROR";
-    case level::off: return "OFF";
+    case level::debug:
+      return "DEBUG";
+    case level::info:
+      return "INFO";
+    case level::warn:
+      return "WARN";
+    case level::error:
+      return "ERROR";
+    case level::off:
+      return "OFF";
   }
   return "?";
 }
@@ -88,19 +103,32 @@ std::optional<format> parse_format(std::string_view s) {
 
 std::string_view to_string(level l) {
   switch (l) {
-    case level::debug: return "debug";
-    case level::info: return "info";
-    case level::warn: return "warn";
-    case level::error: return "error";
-    case level::off: return "off";
+    case level::debug:
+      return "debug";
+    case level::info:
+      return "info";
+    case level::warn:
+      return "warn";
+    case level::error:
+      return "error";
+    case level::off:
+      return "off";
   }
   return "?";
 }
 
-void set_level(level l) { g_level.store(l, std::memory_order_relaxed); }
-void set_format(format f) { g_format.store(f, std::memory_order_relaxed); }
-level current_level() { return g_level.load(std::memory_order_relaxed); }
-bool enabled(level l) { return l != level::off && l >= current_level(); }
+void set_level(level l) {
+  g_level.store(l, std::memory_order_relaxed);
+}
+void set_format(format f) {
+  g_format.store(f, std::memory_order_relaxed);
+}
+level current_level() {
+  return g_level.load(std::memory_order_relaxed);
+}
+bool enabled(level l) {
+  return l != level::off && l >= current_level();
+}
 
 bool is_secret_key(std::string_view key) {
   auto k = lower(key);
@@ -142,8 +170,8 @@ std::string format_line(level l, std::string_view component, std::string_view ms
     line += "}\n";
   } else {
     localtime_r(&t, &tm);
-    std::snprintf(ts, sizeof ts, "%04d/%02d/%02d %02d:%02d:%02d ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
+    std::snprintf(ts, sizeof ts, "%04d/%02d/%02d %02d:%02d:%02d ", tm.tm_year + 1900, tm.tm_mon + 1,
+                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
     line += ts;
     line += upper_name(l);
     line += ' ';

@@ -55,7 +55,7 @@ struct error {
   std::string detail;
 
   error() = default;
-  error(error_code c) : code(c) {}  // NOLINT: implicit on purpose
+  error(error_code c) : code(c) {}             // NOLINT: implicit on purpose
   error(errc e) : code(make_error_code(e)) {}  // NOLINT
   error(error_code c, std::string d) : code(c), detail(std::move(d)) {}
   error(errc e, std::string d) : code(make_error_code(e)), detail(std::move(d)) {}

@@ -13,8 +13,8 @@ const std::vector<command_entry>& commands() {
   static const std::vector<command_entry> table = {
       {"proxy", "RESP proxy that relays every client to the current master", proxy_options,
        run_proxy},
-      {"ctl", "controller: bootstrap replication and Sentinel, keep the group healthy",
-       ctl_options, run_ctl},
+      {"ctl", "controller: bootstrap replication and Sentinel, keep the group healthy", ctl_options,
+       run_ctl},
       {"watch", "follow lainlet, the sentinels and the nodes; print every change", watch_options,
        run_watch},
       {"status", "print the whole group at a glance (or as JSON)", status_options, run_status},
@@ -47,8 +47,9 @@ std::string top_help() {
 }  // namespace
 
 void add_discovery_options(option_set& set) {
-  set.text("lainlet", "lainlet.lain:9001", "lainlet address (used unless --redis/--sentinels/--topology)",
-           {"LAINLET_ADDR"}, "HOST:PORT")
+  set.text("lainlet", "lainlet.lain:9001",
+           "lainlet address (used unless --redis/--sentinels/--topology)", {"LAINLET_ADDR"},
+           "HOST:PORT")
       .text("app", "redis-service-sm", "the service's LAIN app name", {"LAIN_APPNAME"}, "NAME")
       .text("redis-proc", "redis", "procwatcher ProcName of the redis nodes", {"PROC_REDIS_NAME"},
             "NAME")
@@ -97,7 +98,8 @@ std::unique_ptr<net::http_server> open_http(net::runtime& rt, const address& lis
   try {
     return std::make_unique<net::http_server>(rt.control().get_executor(), listen);
   } catch (const std::exception& e) {
-    err << "rsm " << command << ": cannot listen on " << listen.to_string() << ": " << e.what() << "\n";
+    err << "rsm " << command << ": cannot listen on " << listen.to_string() << ": " << e.what()
+        << "\n";
     return nullptr;
   }
 }

@@ -6,10 +6,10 @@
 #include "rsm/ctl/routes.hpp"
 #include "rsm/log.hpp"
 #include "rsm/metrics/graphite.hpp"
-#include "rsm/observe/graphite_pusher.hpp"
-#include "rsm/observe/report.hpp"
 #include "rsm/net/http_server.hpp"
 #include "rsm/net/runtime.hpp"
+#include "rsm/observe/graphite_pusher.hpp"
+#include "rsm/observe/report.hpp"
 
 namespace rsm::cli {
 
@@ -20,8 +20,7 @@ option_set ctl_options() {
                "observe -> plan -> act, every --interval and at once on any change. Never\n"
                "fights Sentinel, never promotes an empty node over one with data.");
   add_discovery_options(s);
-  s.text("interval", "10s", "time between passes (also run at once on any change)", {},
-         "DURATION")
+  s.text("interval", "10s", "time between passes (also run at once on any change)", {}, "DURATION")
       .text("timeout", "2s", "how long one node may take to answer", {}, "DURATION")
       .text("quorum", "0", "sentinel quorum (0: a majority of the sentinels)", {}, "N")
       .text("down-after", "30s", "SENTINEL SET down-after-milliseconds", {}, "DURATION")
@@ -30,13 +29,14 @@ option_set ctl_options() {
       .flag("dry-run", "observe and print each pass's plan without acting")
       .flag("once", "run one pass, print it, and exit")
       .flag("no-promote", "never promote a replica when Sentinel cannot elect one")
-      .text("min-replicas-to-write", "0", "CONFIG SET min-replicas-to-write on every node (0: leave alone)", {},
-            "N")
+      .text("min-replicas-to-write", "0",
+            "CONFIG SET min-replicas-to-write on every node (0: leave alone)", {}, "N")
       .text("min-replicas-max-lag", "10s", "CONFIG SET min-replicas-max-lag on every node", {},
             "DURATION")
-      .text("http-listen", ":8091", "serve /status, /metrics, POST /pause, POST /resume (empty: off)", {},
-            "HOST:PORT")
-      .text("graphite", "", "push node metrics to Graphite (default graphite.lain:2003 when LAIN_DOMAIN is set)",
+      .text("http-listen", ":8091",
+            "serve /status, /metrics, POST /pause, POST /resume (empty: off)", {}, "HOST:PORT")
+      .text("graphite", "",
+            "push node metrics to Graphite (default graphite.lain:2003 when LAIN_DOMAIN is set)",
             {}, "HOST:PORT")
       .text("metrics-interval", "60s", "Graphite push period", {}, "DURATION")
       .text("domain", "", "LAIN domain, the Graphite key prefix", {"LAIN_DOMAIN"}, "DOMAIN");
@@ -55,8 +55,8 @@ void print_pass(std::ostream& out, const ctl::pass_report& p, bool dry_run) {
   out << "; group " << observe::to_string(p.assessment.level) << "\n";
   for (const auto& n : p.plan.notes) out << "  note: " << n << "\n";
   for (const auto& o : p.outcomes) {
-    out << "  " << (dry_run ? "would " : std::string(ctl::to_string(o.result)) + ": ") << o.act.describe()
-        << "\n    because " << o.act.reason << "\n";
+    out << "  " << (dry_run ? "would " : std::string(ctl::to_string(o.result)) + ": ")
+        << o.act.describe() << "\n    because " << o.act.reason << "\n";
   }
   out << std::flush;
 }
@@ -122,14 +122,17 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
   }
   if (graphite) {
     gs.server = *graphite;
-    rt.spawn("ctl-graphite", observe::async_push_graphite(gs, [&c]() -> const auto& { return c.last_state(); }));
+    rt.spawn("ctl-graphite", observe::async_push_graphite(
+                                 gs, [&c]() -> const auto& { return c.last_state(); }));
   }
   rt.on_stop([&http, &c] {
     c.stop();
     if (http) http->stop();
   });
-  log::info("ctl", "starting", {{"master-name", s.cfg.master_name}, {"interval", to_string(s.interval)},
-                                {"dry-run", s.dry_run ? "yes" : "no"}});
+  log::info("ctl", "starting",
+            {{"master-name", s.cfg.master_name},
+             {"interval", to_string(s.interval)},
+             {"dry-run", s.dry_run ? "yes" : "no"}});
   rt.spawn("ctl", c.async_run());
   return rt.run();
 }

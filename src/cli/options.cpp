@@ -84,11 +84,11 @@ std::vector<std::string> ini_words(const option_set& set, const std::string& pat
 
 po::parsed_options parse_words(const po::options_description& desc,
                                const std::vector<std::string>& words) {
-  auto parsed = po::command_line_parser(words)
-                    .options(desc)
-                    .style(po::command_line_style::unix_style &
-                           ~po::command_line_style::allow_guessing)
-                    .run();
+  auto parsed =
+      po::command_line_parser(words)
+          .options(desc)
+          .style(po::command_line_style::unix_style & ~po::command_line_style::allow_guessing)
+          .run();
   for (const auto& o : parsed.options) {
     if (o.position_key >= 0 && !o.original_tokens.empty()) {
       throw usage_error("unexpected argument '" + o.original_tokens.front() + "'");
@@ -131,7 +131,8 @@ option_set& option_set::text(std::string name, std::string default_value, std::s
 
 option_set& option_set::flag(std::string name, std::string help, std::vector<std::string> env) {
   env.push_back(env_name(name));
-  auto* v = po::value<bool>()->implicit_value(true, "")->default_value(false, "")->value_name("[=true|false]");
+  auto* v = po::value<bool>()->implicit_value(true, "")->default_value(false, "")->value_name(
+      "[=true|false]");
   desc_.add_options()(name.c_str(), v, describe(help, "", env, false).c_str());
   specs_.push_back({std::move(name), "false", std::move(env), true, false, std::move(help), ""});
   return *this;
@@ -164,17 +165,22 @@ std::string option_set::markdown() const {
   for (const auto& s : specs_) {
     if (s.name == "help") continue;
     std::string flag = "`--" + s.name + (s.value_name.empty() ? "" : " " + s.value_name) + "`";
-    std::string def = s.is_flag ? "false" : s.default_value.empty() ? "none" : "`" + s.default_value + "`";
+    std::string def = s.is_flag                 ? "false"
+                      : s.default_value.empty() ? "none"
+                                                : "`" + s.default_value + "`";
     std::string env;
     for (const auto& e : s.env) env += (env.empty() ? "" : ", ") + ("`" + e + "`");
-    out << "| " << cell(flag) << " | " << cell(def) << " | " << env << " | " << cell(s.help) << " |\n";
+    out << "| " << cell(flag) << " | " << cell(def) << " | " << env << " | " << cell(s.help)
+        << " |\n";
   }
   return out.str();
 }
 
 std::string option_set::help() const {
   std::ostringstream out;
-  out << "Usage: rsm " << command_ << " [options]\n\n" << summary_ << "\n\n" << desc_ << "\n"
+  out << "Usage: rsm " << command_ << " [options]\n\n"
+      << summary_ << "\n\n"
+      << desc_ << "\n"
       << "Precedence: command line > environment > --config file > defaults.\n"
       << "Durations take a unit (500ms, 10s, 2m); addresses are HOST:PORT or :PORT; lists are\n"
       << "comma-separated.\n";

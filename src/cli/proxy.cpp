@@ -11,14 +11,15 @@
 namespace rsm::cli {
 
 option_set proxy_options() {
-  option_set s("proxy",
-               "Relays every client to the current master: pipelines, MULTI/EXEC/WATCH, pub/sub,\n"
-               "blocking commands, SELECT, AUTH. The master comes from the sentinels (or --master).");
+  option_set s(
+      "proxy",
+      "Relays every client to the current master: pipelines, MULTI/EXEC/WATCH, pub/sub,\n"
+      "blocking commands, SELECT, AUTH. The master comes from the sentinels (or --master).");
   add_discovery_options(s);
   s.text("listen", ":8889", "address clients connect to", {}, "[HOST]:PORT")
       .text("threads", "0", "data-path threads (0: one per core)", {}, "N")
-      .text("backend-mode", "shared", "shared (multiplex stateless clients) or dedicated (1:1)",
-            {}, "MODE")
+      .text("backend-mode", "shared", "shared (multiplex stateless clients) or dedicated (1:1)", {},
+            "MODE")
       .text("master", "", "static master address (default: follow the sentinels)", {}, "HOST:PORT")
       .secret("requirepass", "password clients must AUTH with")
       .text("max-clients", "10000", "most client connections at once", {}, "N")
@@ -41,7 +42,8 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
     throw usage_error("--backend-mode must be shared or dedicated");
   }
   if (master) s.master = *master;
-  s.backend = v.text("backend-mode") == "dedicated" ? proxy::backend_mode::dedicated : proxy::backend_mode::shared;
+  s.backend = v.text("backend-mode") == "dedicated" ? proxy::backend_mode::dedicated
+                                                    : proxy::backend_mode::shared;
   s.failover_hold = v.dur("failover-hold");
   s.master_name = v.text("master-name");
   s.password = v.text("password");
@@ -63,7 +65,8 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
     ts.password = v.text("password");
     ts.sentinel_password = v.text("sentinel-password");
     ts.check_interval = v.dur("check-interval");
-    tracker = std::make_unique<proxy::master_tracker>(rt.control().get_executor(), ts, make_discovery(v));
+    tracker =
+        std::make_unique<proxy::master_tracker>(rt.control().get_executor(), ts, make_discovery(v));
   }
   std::unique_ptr<proxy::server> server;
   try {
@@ -85,10 +88,11 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
     if (tracker) tracker->stop();
     if (http) http->stop();
   });
-  log::info("proxy", "listening", {{"addr", server->local_address().to_string()},
-                                   {"master", master ? s.master.to_string() : "from the sentinels"},
-                                   {"threads", threads},
-                                   {"backend-mode", v.text("backend-mode")}});
+  log::info("proxy", "listening",
+            {{"addr", server->local_address().to_string()},
+             {"master", master ? s.master.to_string() : "from the sentinels"},
+             {"threads", threads},
+             {"backend-mode", v.text("backend-mode")}});
   if (tracker) rt.spawn("proxy-master-tracker", tracker->async_run());
   rt.spawn("proxy-accept", server->async_run());
   return rt.run();

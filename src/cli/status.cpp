@@ -13,8 +13,8 @@
 #include "rsm/observe/observer.hpp"
 #include "rsm/observe/report.hpp"
 
-#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <rapidjson/document.h>
+#include <boost/asio/experimental/awaitable_operators.hpp>
 
 #include <unistd.h>
 
@@ -101,7 +101,8 @@ awaitable<void> run_status_job(status_job* job) {
     observe::assessment a;
     a.level = observe::health::down;
     a.reasons.push_back("discovery failed: " + ctx.discovery_error);
-    *job->out << (job->json ? observe::to_json(g, a, ctx) : observe::to_table(g, a, ctx, job->color));
+    *job->out << (job->json ? observe::to_json(g, a, ctx)
+                            : observe::to_table(g, a, ctx, job->color));
     job->exit_code = 2;
     co_return;
   }
@@ -123,7 +124,8 @@ awaitable<void> run_status_job(status_job* job) {
   } else {
     g = co_await observe::async_observe(first->group, job->observe);
   }
-  if (job->ctl) co_await fetch_ctl_state(*job->ctl, std::max(duration(200), job->observe.timeout / 2), &ctx);
+  if (job->ctl)
+    co_await fetch_ctl_state(*job->ctl, std::max(duration(200), job->observe.timeout / 2), &ctx);
   auto a = observe::assess(g, job->assess);
   *job->out << (job->json ? observe::to_json(g, a, ctx) : observe::to_table(g, a, ctx, job->color));
   job->exit_code = static_cast<int>(a.level);

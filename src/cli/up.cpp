@@ -1,8 +1,8 @@
 // rsm up: a complete local service in one process.
 //
 //   redis-server × N ─┐                 ┌─▶ controller (lainlet client) ─▶ /status /metrics
-//   redis-sentinel × M ┼─ procwatcher ──▶ lainlet emulator (HTTP) ─┼─▶ proxy's master tracker ─▶ proxy :8889
-//   (children, files   │  data         └─▶ watcher ─▶ event lines on stdout
+//   redis-sentinel × M ┼─ procwatcher ──▶ lainlet emulator (HTTP) ─┼─▶ proxy's master tracker ─▶
+//   proxy :8889 (children, files   │  data         └─▶ watcher ─▶ event lines on stdout
 //    in --dir)         └─ exits polled ─▶ process-exited lines
 //
 // The controller, the proxy and the watcher each follow the emulator over HTTP, exactly as they
@@ -46,8 +46,10 @@ option_set up_options() {
                "connect, then every change as `rsm watch` does. Ctrl-C or SIGTERM stops it all.");
   s.text("redis", "3", "how many redis-servers", {}, "N")
       .text("sentinels", "3", "how many sentinels", {}, "N")
-      .text("dir", "", "work directory for configs, logs and data, kept at exit (without it: a\n"
-                       "new temporary directory, removed at exit)", {}, "DIR")
+      .text("dir", "",
+            "work directory for configs, logs and data, kept at exit (without it: a\n"
+            "new temporary directory, removed at exit)",
+            {}, "DIR")
       .text("port", "8889", "the proxy's port on 127.0.0.1 (0: any free port)", {}, "PORT")
       .secret("password", "requirepass of the nodes; clients AUTH to the proxy with it too")
       .text("master-name", "master_service", "the master name the sentinels monitor", {}, "NAME")
@@ -104,11 +106,13 @@ awaitable<void> watch_children(up_job* job) {
       if (auto status = c.poll()) {
         const auto& n = job->layout.nodes[i];
         job->line({"process-exited",
-                   {{"node", n.name()}, {"pid", std::to_string(pid)}, {"how", up::describe_exit(*status)},
+                   {{"node", n.name()},
+                    {"pid", std::to_string(pid)},
+                    {"how", up::describe_exit(*status)},
                     {"log", n.log_path}}});
         if (!job->started) {
-          std::cerr << "rsm up: " << n.name() << " " << up::describe_exit(*status) << " while starting; "
-                    << n.log_path << " ends with:\n"
+          std::cerr << "rsm up: " << n.name() << " " << up::describe_exit(*status)
+                    << " while starting; " << n.log_path << " ends with:\n"
                     << log_tail(n.log_path) << "\n";
           job->rt->request_stop(1);
           co_return;
@@ -150,7 +154,8 @@ awaitable<bool> await_nodes(up_job* job, duration limit) {
   co_return true;
 }
 
-void print_banner(up_job* job, std::uint16_t proxy_port, const address& lainlet, const address& ctl) {
+void print_banner(up_job* job, std::uint16_t proxy_port, const address& lainlet,
+                  const address& ctl) {
   auto& o = *job->out;
   int redis = 0;
   int sentinels = 0;
@@ -159,9 +164,11 @@ void print_banner(up_job* job, std::uint16_t proxy_port, const address& lainlet,
   o << "\n"
     << "rsm up: the service is ready: " << redis << " redis-server(s), " << sentinels
     << " sentinel(s), the controller and the proxy\n"
-    << "  connect     redis-cli -p " << port << (job->password.empty() ? "" : " --askpass") << "   (proxy "
+    << "  connect     redis-cli -p " << port << (job->password.empty() ? "" : " --askpass")
+    << "   (proxy "
     << "127.0.0.1:" << port << ")\n"
-    << "  status      rsm status --lainlet " << lainlet.to_string() << " --ctl " << ctl.to_string() << "\n"
+    << "  status      rsm status --lainlet " << lainlet.to_string() << " --ctl " << ctl.to_string()
+    << "\n"
     << "  lainlet     " << lainlet.to_string() << "   (emulator, app " << app_name << ")\n"
     << "  controller  " << ctl.to_string() << "   (GET /status /metrics, POST /pause /resume)\n"
     << "  files       " << job->layout.dir << "   (redis-N/ and sentinel-N/: config, log, data)\n"
@@ -194,7 +201,9 @@ awaitable<void> start_service(up_job* job, std::uint16_t proxy_port, address lai
     g = co_await observe::async_observe(group, os);
     a = observe::assess(g, {});
     bool routed = job->tracker->current() != nullptr;
-    if ((a.level == observe::health::healthy && routed) || std::chrono::steady_clock::now() > deadline) break;
+    if ((a.level == observe::health::healthy && routed) ||
+        std::chrono::steady_clock::now() > deadline)
+      break;
     if (!co_await net::async_sleep(std::chrono::milliseconds(250))) co_return;
   }
   if (a.level == observe::health::healthy) {
@@ -265,7 +274,8 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
   bool temporary = false;
   auto dir = make_work_dir(v.text("dir"), &temporary);
   std::set<std::uint16_t> taken{port};
-  job.layout = up::make_layout(dir, "127.0.0.1", pick_ports(redis_count, taken), pick_ports(sentinel_count, taken));
+  job.layout = up::make_layout(dir, "127.0.0.1", pick_ports(redis_count, taken),
+                               pick_ports(sentinel_count, taken));
 
   net::runtime rt({.data_threads = 1, .stop_deadline = std::chrono::seconds(5)});
   job.rt = &rt;
@@ -324,8 +334,9 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
   ws.observe.timeout = std::chrono::seconds(1);
   ws.interval = std::chrono::seconds(2);
   ws.json = job.json;
-  observe::watcher watcher(ex, ws, discovery::make_lainlet(ls),
-                           [&out](std::string_view l) { out << l << "\n" << std::flush; });
+  observe::watcher watcher(ex, ws, discovery::make_lainlet(ls), [&out](std::string_view l) {
+    out << l << "\n" << std::flush;
+  });
 
   job.controller = &controller;
   job.tracker = &tracker;
@@ -353,8 +364,10 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
       cleanup_dir();
       return 1;
     }
-    log::info("up", "started", {{"node", n.name()}, {"port", static_cast<std::int64_t>(n.port)},
-                                {"pid", static_cast<std::int64_t>(c->pid())}});
+    log::info("up", "started",
+              {{"node", n.name()},
+               {"port", static_cast<std::int64_t>(n.port)},
+               {"pid", static_cast<std::int64_t>(c->pid())}});
     job.children.push_back(std::move(*c));
   }
   emulator.set_data(lainlet::to_procwatcher_json(job.layout.procs()));
@@ -371,8 +384,8 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
   });
   rt.spawn("lainlet-emulator", emulator.async_run());
   rt.spawn("children", watch_children(&job));
-  rt.spawn("start", start_service(&job, proxy_server->local_address().port, emulator.local_address(),
-                                  ctl_http->local_address()));
+  rt.spawn("start", start_service(&job, proxy_server->local_address().port,
+                                  emulator.local_address(), ctl_http->local_address()));
   int rc = rt.run();
 
   // The servers got SIGTERM when the stop began and shut down side by side; whatever still

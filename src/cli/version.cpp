@@ -1,16 +1,16 @@
 #include "rsm/build_info.hpp"
 #include "rsm/cli/commands.hpp"
 
-#include <boost/version.hpp>
 #include <hiredis/hiredis.h>
+#include <boost/version.hpp>
 
 namespace rsm {
 
 std::string library_versions() {
   return "boost " + std::to_string(BOOST_VERSION / 100000) + "." +
          std::to_string(BOOST_VERSION / 100 % 1000) + "." + std::to_string(BOOST_VERSION % 100) +
-         ", hiredis " + std::to_string(HIREDIS_MAJOR) + "." + std::to_string(HIREDIS_MINOR) +
-         "." + std::to_string(HIREDIS_PATCH);
+         ", hiredis " + std::to_string(HIREDIS_MAJOR) + "." + std::to_string(HIREDIS_MINOR) + "." +
+         std::to_string(HIREDIS_PATCH);
 }
 
 }  // namespace rsm

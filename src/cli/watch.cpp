@@ -52,7 +52,8 @@ int run_watch(const values& v, std::ostream& out, std::ostream& err) {
   auto source = make_discovery(v);
   auto described = source->describe();
   observe::watcher w(rt.control().get_executor(), ws, std::move(source),
-                     [&out](std::string_view line) { out << line << "\n" << std::flush; });
+                     [&out](std::string_view line) { out << line << "\n"
+                                                         << std::flush; });
 
   std::unique_ptr<net::http_server> http;
   if (auto listen = v.addr("metrics-listen")) {
@@ -68,12 +69,14 @@ int run_watch(const values& v, std::ostream& out, std::ostream& err) {
     w.stop();
     if (http) http->stop();
   });
-  log::info("watch", "watching", {{"discovery", described}, {"master-name", ws.observe.master_name}});
+  log::info("watch", "watching",
+            {{"discovery", described}, {"master-name", ws.observe.master_name}});
   rt.spawn("discovery", w.async_follow_discovery());
   rt.spawn("poll", w.async_poll());
   if (graphite) {
     gs.server = *graphite;
-    rt.spawn("graphite", observe::async_push_graphite(gs, [&w]() -> const auto& { return w.state(); }));
+    rt.spawn("graphite", observe::async_push_graphite(
+                             gs, [&w]() -> const auto& { return w.state(); }));
   }
   return rt.run();
 }

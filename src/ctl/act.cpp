@@ -9,9 +9,12 @@ namespace rsm::ctl {
 
 std::string_view to_string(outcome::status s) {
   switch (s) {
-    case outcome::status::done: return "done";
-    case outcome::status::skipped: return "skipped";
-    case outcome::status::failed: return "failed";
+    case outcome::status::done:
+      return "done";
+    case outcome::status::skipped:
+      return "skipped";
+    case outcome::status::failed:
+      return "failed";
   }
   return "?";
 }
@@ -23,21 +26,31 @@ struct step {
   std::string detail;
 };
 
-step failed(const error& e) { return {outcome::status::failed, e.message()}; }
+step failed(const error& e) {
+  return {outcome::status::failed, e.message()};
+}
 
 awaitable<step> check_master(address master, act_settings s) {
-  auto c = co_await redis::connection::async_connect(redis::short_options(master, s.cfg.password, s.timeout, "rsm-ctl"));
-  if (!c) co_return step{outcome::status::skipped, "precondition: master " + master.to_string() + " unreachable: " + c.error().message()};
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(master, s.cfg.password, s.timeout, "rsm-ctl"));
+  if (!c)
+    co_return step{outcome::status::skipped, "precondition: master " + master.to_string() +
+                                                 " unreachable: " + c.error().message()};
   auto role = co_await redis::async_role(*c);
-  if (!role) co_return step{outcome::status::skipped, "precondition: master ROLE: " + role.error().message()};
-  if (!role->is_master()) co_return step{outcome::status::skipped, "precondition: " + master.to_string() + " is no longer master"};
+  if (!role)
+    co_return step{outcome::status::skipped,
+                   "precondition: master ROLE: " + role.error().message()};
+  if (!role->is_master())
+    co_return step{outcome::status::skipped,
+                   "precondition: " + master.to_string() + " is no longer master"};
   co_return step{outcome::status::done, ""};
 }
 
 awaitable<step> do_replicaof(action a, act_settings s) {
   auto pre = co_await check_master(a.master, s);
   if (pre.status != outcome::status::done) co_return pre;
-  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto role = co_await redis::async_role(*c);
   if (!role) co_return failed(role.error());
@@ -50,7 +63,8 @@ awaitable<step> do_replicaof(action a, act_settings s) {
 }
 
 awaitable<step> do_promote(action a, act_settings s) {
-  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto role = co_await redis::async_role(*c);
   if (!role) co_return failed(role.error());
@@ -61,7 +75,8 @@ awaitable<step> do_promote(action a, act_settings s) {
 }
 
 awaitable<step> do_monitor(action a, act_settings s) {
-  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   const auto& name = s.cfg.master_name;
   auto now = co_await sentinel::async_get_master_addr(*c, name);
@@ -89,21 +104,25 @@ awaitable<step> do_reset(action a, act_settings s) {
   // Never while the master is down or a failover runs.
   auto pre = co_await check_master(a.master, s);
   if (pre.status != outcome::status::done) co_return pre;
-  auto mc = co_await redis::connection::async_connect(redis::short_options(a.master, s.cfg.password, s.timeout, "rsm-ctl"));
+  auto mc = co_await redis::connection::async_connect(
+      redis::short_options(a.master, s.cfg.password, s.timeout, "rsm-ctl"));
   if (!mc) co_return failed(mc.error());
   auto mrole = co_await redis::async_role(*mc);
   if (!mrole) co_return failed(mrole.error());
   auto expected = mrole->replicas.size();
 
-  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   const auto& name = s.cfg.master_name;
   auto mf = co_await sentinel::async_master(*c, name);
   if (!mf) co_return failed(mf.error());
   auto view = sentinel::to_master_view(*mf);
   if (!view) co_return failed(view.error());
-  if (view->has_flag("failover_in_progress") || view->has_flag("o_down") || view->has_flag("s_down")) {
-    co_return step{outcome::status::skipped, "precondition: sentinel sees a failover or a down master"};
+  if (view->has_flag("failover_in_progress") || view->has_flag("o_down") ||
+      view->has_flag("s_down")) {
+    co_return step{outcome::status::skipped,
+                   "precondition: sentinel sees a failover or a down master"};
   }
   auto n = co_await sentinel::async_reset(*c, name);
   if (!n) co_return failed(n.error());
@@ -118,16 +137,20 @@ awaitable<step> do_reset(action a, act_settings s) {
         auto flags = r.find("flags");
         if (flags != r.end() && flags->second == "slave") ++learned;
       }
-      if (learned >= expected) co_return step{outcome::status::done, "OK, re-learned " + std::to_string(learned) + " replicas"};
+      if (learned >= expected)
+        co_return step{outcome::status::done,
+                       "OK, re-learned " + std::to_string(learned) + " replicas"};
     }
     if (!co_await net::async_sleep(std::chrono::milliseconds(250))) break;
   }
-  co_return step{outcome::status::done, "reset; re-learned only " + std::to_string(learned) + " of " +
-                                            std::to_string(expected) + " replicas within " + rsm::to_string(s.reset_wait)};
+  co_return step{outcome::status::done, "reset; re-learned only " + std::to_string(learned) +
+                                            " of " + std::to_string(expected) +
+                                            " replicas within " + rsm::to_string(s.reset_wait)};
 }
 
 awaitable<step> do_failover(action a, act_settings s) {
-  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto f = co_await sentinel::async_failover(*c, s.cfg.master_name);
   if (!f) co_return failed(f.error());
@@ -135,7 +158,8 @@ awaitable<step> do_failover(action a, act_settings s) {
 }
 
 awaitable<step> do_config_set(action a, act_settings s) {
-  auto c = co_await redis::connection::async_connect(redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto r = co_await redis::async_config_set(*c, a.key, a.value);
   if (!r) co_return failed(r.error());
@@ -144,12 +168,18 @@ awaitable<step> do_config_set(action a, act_settings s) {
 
 awaitable<result<step>> dispatch(action a, act_settings s) {
   switch (a.what) {
-    case action::kind::replicaof: co_return co_await do_replicaof(a, s);
-    case action::kind::promote: co_return co_await do_promote(a, s);
-    case action::kind::sentinel_monitor: co_return co_await do_monitor(a, s);
-    case action::kind::sentinel_reset: co_return co_await do_reset(a, s);
-    case action::kind::sentinel_failover: co_return co_await do_failover(a, s);
-    case action::kind::config_set: co_return co_await do_config_set(a, s);
+    case action::kind::replicaof:
+      co_return co_await do_replicaof(a, s);
+    case action::kind::promote:
+      co_return co_await do_promote(a, s);
+    case action::kind::sentinel_monitor:
+      co_return co_await do_monitor(a, s);
+    case action::kind::sentinel_reset:
+      co_return co_await do_reset(a, s);
+    case action::kind::sentinel_failover:
+      co_return co_await do_failover(a, s);
+    case action::kind::config_set:
+      co_return co_await do_config_set(a, s);
   }
   co_return step{outcome::status::failed, "unknown action"};
 }
@@ -158,7 +188,8 @@ awaitable<result<step>> dispatch(action a, act_settings s) {
 
 awaitable<outcome> async_act(action a, act_settings s) {
   // Each action gets its own bound: a hung node must not hold the controller.
-  auto limit = s.timeout * 4 + (a.what == action::kind::sentinel_reset ? s.reset_wait : duration{0});
+  auto limit =
+      s.timeout * 4 + (a.what == action::kind::sentinel_reset ? s.reset_wait : duration{0});
   auto r = co_await net::with_timeout(dispatch(a, s), limit);
   outcome o;
   o.act = a;

@@ -10,12 +10,14 @@
 #include <rapidjson/writer.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 
-
 namespace rsm::ctl {
 
 struct controller::state {
   state(asio::any_io_executor e, settings s, std::unique_ptr<discovery::source> src)
-      : ex(e), cfg(std::move(s)), source(std::move(src)), trigger(e, asio::steady_timer::time_point::max()) {}
+      : ex(e),
+        cfg(std::move(s)),
+        source(std::move(src)),
+        trigger(e, asio::steady_timer::time_point::max()) {}
 
   asio::any_io_executor ex;
   settings cfg;
@@ -48,9 +50,13 @@ struct controller::state {
 controller::controller(asio::any_io_executor ex, settings s, std::unique_ptr<discovery::source> src)
     : state_(std::make_shared<state>(ex, std::move(s), std::move(src))) {}
 
-controller::~controller() { state_->followers.stop_all(); }
+controller::~controller() {
+  state_->followers.stop_all();
+}
 
-void controller::stop() { state_->followers.stop_all(); }
+void controller::stop() {
+  state_->followers.stop_all();
+}
 
 awaitable<bool> controller::async_discover(duration timeout) {
   auto st = state_;
@@ -78,10 +84,16 @@ void controller::resume() {
   state_->poke("resume");
 }
 
-bool controller::paused() const { return state_->is_paused(); }
+bool controller::paused() const {
+  return state_->is_paused();
+}
 
-const std::optional<pass_report>& controller::last_pass() const { return state_->last; }
-const std::optional<observe::group_state>& controller::last_state() const { return state_->last_state; }
+const std::optional<pass_report>& controller::last_pass() const {
+  return state_->last;
+}
+const std::optional<observe::group_state>& controller::last_state() const {
+  return state_->last_state;
+}
 
 awaitable<pass_report> controller::async_pass(std::string trigger) {
   auto st = state_;
@@ -106,11 +118,13 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
   rep.plan = plan(in, st->cfg.cfg, st->mem);
   rep.assessment = observe::assess(in.observed, {});
 
-  for (const auto& n : rep.plan.notes) log::info("ctl", n, {{"rule", rep.plan.rule}, {"iteration", rep.number}});
+  for (const auto& n : rep.plan.notes)
+    log::info("ctl", n, {{"rule", rep.plan.rule}, {"iteration", rep.number}});
   std::vector<action> done;
   if (st->cfg.dry_run || rep.paused) {
     for (const auto& a : rep.plan.actions) {
-      log::info("ctl", std::string(st->cfg.dry_run ? "dry-run" : "paused") + ", would " + a.describe(),
+      log::info("ctl",
+                std::string(st->cfg.dry_run ? "dry-run" : "paused") + ", would " + a.describe(),
                 {{"rule", rep.plan.rule}, {"reason", a.reason}});
       outcome o;
       o.act = a;
@@ -120,7 +134,8 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
       rep.outcomes.push_back(std::move(o));
     }
   } else {
-    act_settings as{st->cfg.cfg, st->cfg.sentinel_password, st->cfg.timeout, std::chrono::seconds(20)};
+    act_settings as{st->cfg.cfg, st->cfg.sentinel_password, st->cfg.timeout,
+                    std::chrono::seconds(20)};
     for (const auto& a : rep.plan.actions) {
       auto o = co_await async_act(a, as);
       auto kind = std::string(to_string(a.what));
@@ -151,12 +166,13 @@ void reconcile_followers(const std::shared_ptr<controller::state>& st) {
   fs.connect_timeout = st->cfg.timeout;
   fs.channels = {"+switch-master", "+sdown", "-sdown", "+odown", "+failover-end", "+reset-master"};
   std::weak_ptr<controller::state> weak = st;
-  st->followers.follow_sentinels(st->group, fs, [weak](const address& where, const sentinel::event& ev) {
-    auto st = weak.lock();
-    if (!st || ev.master_name != st->cfg.cfg.master_name) return;
-    if (ev.type == "+switch-master") ++st->failovers_seen;
-    st->poke("sentinel " + where.to_string() + " " + ev.type);
-  });
+  st->followers.follow_sentinels(st->group, fs,
+                                 [weak](const address& where, const sentinel::event& ev) {
+                                   auto st = weak.lock();
+                                   if (!st || ev.master_name != st->cfg.cfg.master_name) return;
+                                   if (ev.type == "+switch-master") ++st->failovers_seen;
+                                   st->poke("sentinel " + where.to_string() + " " + ev.type);
+                                 });
 }
 
 awaitable<void> discovery_loop(std::shared_ptr<controller::state> st) {
@@ -178,7 +194,8 @@ awaitable<void> controller::async_run() {
   auto passes = [](controller* self, std::shared_ptr<state> st) -> awaitable<void> {
     for (;;) {
       if (st->group) {
-        auto why = st->pending_trigger.empty() ? std::string("interval") : std::exchange(st->pending_trigger, {});
+        auto why = st->pending_trigger.empty() ? std::string("interval")
+                                               : std::exchange(st->pending_trigger, {});
         // Kept in a variable: GCC 12 miscompiles a discarded co_await result of class type.
         auto report = co_await self->async_pass(why);
         (void)report;
@@ -204,7 +221,9 @@ std::string controller::status_json() const {
   const auto& st = *state_;
   rapidjson::StringBuffer buf;
   rapidjson::Writer<rapidjson::StringBuffer> w(buf);
-  auto str = [&](const std::string& s) { w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size())); };
+  auto str = [&](const std::string& s) {
+    w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
+  };
   w.StartObject();
   w.Key("paused");
   w.Bool(st.is_paused());
@@ -307,8 +326,9 @@ std::string controller::status_json() const {
 void controller::add_metrics(metrics::exposition& e) const {
   const auto& st = *state_;
   e.counter("rsm_ctl_passes_total", "Controller passes", {}, double(st.passes));
-  for (auto kind : {action::kind::replicaof, action::kind::promote, action::kind::sentinel_monitor,
-                    action::kind::sentinel_reset, action::kind::sentinel_failover, action::kind::config_set}) {
+  for (auto kind :
+       {action::kind::replicaof, action::kind::promote, action::kind::sentinel_monitor,
+        action::kind::sentinel_reset, action::kind::sentinel_failover, action::kind::config_set}) {
     auto k = std::string(to_string(kind));
     auto it = st.actions_by_kind.find(k);
     e.counter("rsm_ctl_actions_total", "Actions carried out, by kind", {{"kind", k}},
@@ -317,7 +337,8 @@ void controller::add_metrics(metrics::exposition& e) const {
     e.counter("rsm_ctl_action_failures_total", "Actions that failed, by kind", {{"kind", k}},
               f == st.failed_by_kind.end() ? 0 : double(f->second));
   }
-  e.counter("rsm_ctl_failovers_seen_total", "+switch-master events seen", {}, double(st.failovers_seen));
+  e.counter("rsm_ctl_failovers_seen_total", "+switch-master events seen", {},
+            double(st.failovers_seen));
   e.gauge("rsm_ctl_paused", "1 while the controller is paused", {}, st.is_paused() ? 1 : 0);
   if (st.last_state && st.last) observe::add_metrics(e, *st.last_state, st.last->assessment);
 }

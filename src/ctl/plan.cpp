@@ -7,12 +7,18 @@ namespace rsm::ctl {
 
 std::string_view to_string(action::kind k) {
   switch (k) {
-    case action::kind::replicaof: return "replicaof";
-    case action::kind::promote: return "promote";
-    case action::kind::sentinel_monitor: return "sentinel-monitor";
-    case action::kind::sentinel_reset: return "sentinel-reset";
-    case action::kind::sentinel_failover: return "sentinel-failover";
-    case action::kind::config_set: return "config-set";
+    case action::kind::replicaof:
+      return "replicaof";
+    case action::kind::promote:
+      return "promote";
+    case action::kind::sentinel_monitor:
+      return "sentinel-monitor";
+    case action::kind::sentinel_reset:
+      return "sentinel-reset";
+    case action::kind::sentinel_failover:
+      return "sentinel-failover";
+    case action::kind::config_set:
+      return "config-set";
   }
   return "?";
 }
@@ -20,14 +26,19 @@ std::string_view to_string(action::kind k) {
 std::string action::describe() const {
   std::string who = std::to_string(instance) + " " + target.to_string();
   switch (what) {
-    case kind::replicaof: return "replicaof redis " + who + " -> " + master.to_string();
-    case kind::promote: return "promote redis " + who;
+    case kind::replicaof:
+      return "replicaof redis " + who + " -> " + master.to_string();
+    case kind::promote:
+      return "promote redis " + who;
     case kind::sentinel_monitor:
       return std::string(remove_first ? "re-monitor" : "monitor") + " on sentinel " + who + " -> " +
              master.to_string() + " quorum " + std::to_string(quorum);
-    case kind::sentinel_reset: return "sentinel-reset on sentinel " + who;
-    case kind::sentinel_failover: return "sentinel-failover via sentinel " + who;
-    case kind::config_set: return "config-set redis " + who + " " + key + " " + value;
+    case kind::sentinel_reset:
+      return "sentinel-reset on sentinel " + who;
+    case kind::sentinel_failover:
+      return "sentinel-failover via sentinel " + who;
+    case kind::config_set:
+      return "config-set redis " + who + " " + key + " " + value;
   }
   return "?";
 }
@@ -101,8 +112,8 @@ void apply_anti_flap(plan_result& r, const plan_input& in, const config& cfg, co
     auto it = mem.last_acted.find(a.flap_key());
     if (it != mem.last_acted.end() && in.now - it->second < cfg.flap_window) {
       auto ago = std::chrono::duration_cast<std::chrono::seconds>(in.now - it->second).count();
-      r.notes.push_back("held back (anti-flap, acted " + std::to_string(ago) + "s ago): " +
-                        a.describe());
+      r.notes.push_back("held back (anti-flap, acted " + std::to_string(ago) +
+                        "s ago): " + a.describe());
       continue;
     }
     kept.push_back(std::move(a));
@@ -126,7 +137,8 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
   if (in.discovered.redis.size() < 2) {
     return stop("a", "incomplete picture: fewer than 2 redis nodes discovered");
   }
-  if (in.discovered.sentinels.empty()) return stop("a", "incomplete picture: no sentinel discovered");
+  if (in.discovered.sentinels.empty())
+    return stop("a", "incomplete picture: no sentinel discovered");
   int n_sentinels = static_cast<int>(in.discovered.sentinels.size());
   int majority = n_sentinels / 2 + 1;
   int reachable_sentinels = 0;
@@ -156,22 +168,26 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
   if (monitoring.empty() && !replicates) {
     r.rule = "b";
     if (!unreachable.empty()) {
-      r.notes.push_back("fresh group: waiting for every node to answer before choosing the master (" +
-                        std::to_string(unreachable.size()) + " not answering)");
+      r.notes.push_back(
+          "fresh group: waiting for every node to answer before choosing the master (" +
+          std::to_string(unreachable.size()) + " not answering)");
       return r;
     }
-    auto best = *std::min_element(reachable.begin(), reachable.end(),
-                                  [](const node_state* a, const node_state* b) { return more_data(a, b); });
+    auto best =
+        *std::min_element(reachable.begin(), reachable.end(),
+                          [](const node_state* a, const node_state* b) { return more_data(a, b); });
     r.master = best->addr;
     for (const auto* n : reachable) {
       if (n == best) continue;
       r.actions.push_back(replicaof_action(*n, best->addr,
-                                           "fresh group: master is redis " + std::to_string(best->instance) +
-                                               " (" + held(*best) + "), this node has " + held(*n)));
+                                           "fresh group: master is redis " +
+                                               std::to_string(best->instance) + " (" + held(*best) +
+                                               "), this node has " + held(*n)));
     }
     for (const auto& s : g.sentinels) {
       if (!s.reachable) continue;
-      r.actions.push_back(monitor_action(s, best->addr, quorum, "fresh group: register the master"));
+      r.actions.push_back(
+          monitor_action(s, best->addr, quorum, "fresh group: register the master"));
     }
     apply_anti_flap(r, in, cfg, mem);
     return r;
@@ -221,7 +237,8 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
       a.target = monitoring.front()->addr;
       a.instance = monitoring.front()->instance;
       a.master = master->addr;
-      a.reason = "master " + master->addr.to_string() + " restarted empty (run_id changed, 0 keys) while redis " +
+      a.reason = "master " + master->addr.to_string() +
+                 " restarted empty (run_id changed, 0 keys) while redis " +
                  std::to_string(rich->instance) + " holds " + std::to_string(rich->keys) +
                  " keys: fail over instead of letting replicas sync an empty dataset";
       r.rule = "g";
@@ -262,17 +279,22 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
       r.notes.push_back("no master and no replica to promote");
       return r;
     }
-    auto best = *std::min_element(candidates.begin(), candidates.end(),
-                                  [](const node_state* a, const node_state* b) { return better_promotion(a, b); });
+    auto best = *std::min_element(
+        candidates.begin(), candidates.end(),
+        [](const node_state* a, const node_state* b) { return better_promotion(a, b); });
     action p;
     p.what = action::kind::promote;
     p.target = best->addr;
     p.instance = best->instance;
-    p.reason = "no master for longer than failover-timeout and Sentinel elected none: promote the replica with the most data (" +
-               held(*best) + ")";
+    p.reason =
+        "no master for longer than failover-timeout and Sentinel elected none: promote the replica "
+        "with the most data (" +
+        held(*best) + ")";
     r.actions.push_back(std::move(p));
     for (const auto& s : g.sentinels) {
-      if (s.reachable) r.actions.push_back(monitor_action(s, best->addr, quorum, "point the sentinels at the promoted master"));
+      if (s.reachable)
+        r.actions.push_back(
+            monitor_action(s, best->addr, quorum, "point the sentinels at the promoted master"));
     }
     r.master = best->addr;
     apply_anti_flap(r, in, cfg, mem);
@@ -286,9 +308,9 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
     if (!s.master) {
       r.actions.push_back(monitor_action(s, master->addr, quorum, "sentinel monitors nothing"));
     } else if (s.master->addr != master->addr) {
-      r.actions.push_back(monitor_action(s, master->addr, quorum,
-                                         "sentinel monitors " + s.master->addr.to_string() +
-                                             ", not the agreed master"));
+      r.actions.push_back(monitor_action(
+          s, master->addr, quorum,
+          "sentinel monitors " + s.master->addr.to_string() + ", not the agreed master"));
     }
   }
   if (!r.actions.empty()) r.rule = "d";
@@ -298,11 +320,12 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
   for (const auto* n : reachable) {
     if (n == master) continue;
     if (n->role.is_master()) {
-      r.actions.push_back(replicaof_action(*n, master->addr,
-                                           "second master; demoting it (it held " + held(*n) + ")"));
-    } else if (n->role.master != master->addr) {
       r.actions.push_back(replicaof_action(
-          *n, master->addr, "replica of " + n->role.master.to_string() + ", not the agreed master"));
+          *n, master->addr, "second master; demoting it (it held " + held(*n) + ")"));
+    } else if (n->role.master != master->addr) {
+      r.actions.push_back(
+          replicaof_action(*n, master->addr,
+                           "replica of " + n->role.master.to_string() + ", not the agreed master"));
     }
   }
   if (r.rule.empty() && r.actions.size() > before_e) r.rule = "e";
@@ -339,10 +362,13 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
   // i. Replica safety settings.
   if (cfg.min_replicas_to_write > 0) {
     std::size_t before_i = r.actions.size();
-    auto lag = std::to_string(std::chrono::duration_cast<std::chrono::seconds>(cfg.min_replicas_max_lag).count());
+    auto lag = std::to_string(
+        std::chrono::duration_cast<std::chrono::seconds>(cfg.min_replicas_max_lag).count());
     for (const auto* n : reachable) {
-      for (const auto& [k, v] : {std::pair<std::string, std::string>{"min-replicas-to-write", std::to_string(cfg.min_replicas_to_write)},
-                                 std::pair<std::string, std::string>{"min-replicas-max-lag", lag}}) {
+      for (const auto& [k, v] :
+           {std::pair<std::string, std::string>{"min-replicas-to-write",
+                                                std::to_string(cfg.min_replicas_to_write)},
+            std::pair<std::string, std::string>{"min-replicas-max-lag", lag}}) {
         auto it = n->config.find(k);
         if (it != n->config.end() && it->second == v) continue;
         action a;
@@ -351,8 +377,8 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
         a.instance = n->instance;
         a.key = k;
         a.value = v;
-        a.reason = "replica safety: " + k + " is " + (it == n->config.end() ? std::string("unknown") : it->second) +
-                   ", want " + v;
+        a.reason = "replica safety: " + k + " is " +
+                   (it == n->config.end() ? std::string("unknown") : it->second) + ", want " + v;
         r.actions.push_back(std::move(a));
       }
     }
@@ -362,9 +388,11 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
   return r;
 }
 
-void remember(memory& mem, const plan_input& in, const plan_result& p, const std::vector<action>& done) {
+void remember(memory& mem, const plan_input& in, const plan_result& p,
+              const std::vector<action>& done) {
   const auto& g = in.observed;
-  bool any_master = std::any_of(g.nodes.begin(), g.nodes.end(), [](const auto& n) { return n.is_master(); });
+  bool any_master =
+      std::any_of(g.nodes.begin(), g.nodes.end(), [](const auto& n) { return n.is_master(); });
   if (any_master) {
     mem.masterless_since.reset();
   } else if (!mem.masterless_since && in.discovery_ok && !g.nodes.empty()) {

@@ -23,7 +23,8 @@ void add_routes(net::http_server& http, controller& c) {
       d = *parsed;
     }
     c.pause(d);
-    return net::http_reply{200, "text/plain", d ? "paused for " + rsm::to_string(*d) + "\n" : "paused\n"};
+    return net::http_reply{200, "text/plain",
+                           d ? "paused for " + rsm::to_string(*d) + "\n" : "paused\n"};
   });
   http.route("/resume", [&c](const net::http_request_info& r) {
     if (r.method != "POST") return net::http_reply{405, "text/plain", "use POST\n"};

@@ -101,7 +101,8 @@ class lainlet_source final : public source {
 
   // Logs a problem once (until it changes or data is good again).
   void problem(std::string what) {
-    if (what != last_error_) log::warn("discovery", what, {{"lainlet", settings_.server.to_string()}});
+    if (what != last_error_)
+      log::warn("discovery", what, {{"lainlet", settings_.server.to_string()}});
     last_error_ = std::move(what);
   }
 
@@ -126,7 +127,8 @@ class lainlet_source final : public source {
     }
     auto g = topology::from_procs(*procs, settings_.redis_proc, settings_.sentinel_proc);
     if (!last_error_.empty()) {
-      log::info("discovery", "lainlet data good again", {{"lainlet", settings_.server.to_string()}});
+      log::info("discovery", "lainlet data good again",
+                {{"lainlet", settings_.server.to_string()}});
       last_error_.clear();
     }
     backoff_.reset();

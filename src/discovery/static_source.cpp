@@ -5,7 +5,8 @@ namespace {
 
 class static_source final : public source {
  public:
-  static_source(topology::group g, std::string d) : group_(std::move(g)), description_(std::move(d)) {}
+  static_source(topology::group g, std::string d)
+      : group_(std::move(g)), description_(std::move(d)) {}
 
   awaitable<result<update>> async_next() override {
     if (!delivered_) {

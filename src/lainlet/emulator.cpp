@@ -4,6 +4,9 @@
 #include "rsm/build_info.hpp"
 #include "rsm/log.hpp"
 
+#include <rapidjson/document.h>
+#include <rapidjson/stringbuffer.h>
+#include <rapidjson/writer.h>
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
@@ -11,9 +14,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <rapidjson/document.h>
-#include <rapidjson/stringbuffer.h>
-#include <rapidjson/writer.h>
 
 #include <fstream>
 #include <map>
@@ -124,14 +124,18 @@ emulator::emulator(asio::any_io_executor ex, settings s) : state_(std::make_shar
   if (state_->config.file.empty()) state_->data = "[]";
 }
 
-emulator::~emulator() { stop(); }
+emulator::~emulator() {
+  stop();
+}
 
 address emulator::local_address() const {
   auto ep = state_->acceptor.local_endpoint();
   return {ep.address().to_string(), ep.port()};
 }
 
-void emulator::set_data(std::optional<std::string> json) { state_->apply(std::move(json)); }
+void emulator::set_data(std::optional<std::string> json) {
+  state_->apply(std::move(json));
+}
 
 void emulator::send_error(std::string message) {
   state_->error_message = std::move(message);
@@ -144,8 +148,12 @@ void emulator::close_watchers() {
   state_->wake();
 }
 
-std::uint64_t emulator::watch_connections() const { return state_->watch_total; }
-std::size_t emulator::open_watchers() const { return state_->watch_open; }
+std::uint64_t emulator::watch_connections() const {
+  return state_->watch_total;
+}
+std::size_t emulator::open_watchers() const {
+  return state_->watch_open;
+}
 
 void emulator::stop() {
   if (state_->stopped) return;

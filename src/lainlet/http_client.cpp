@@ -1,5 +1,6 @@
 #include "rsm/lainlet/http_client.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/beast/core/flat_buffer.hpp>
 #include <boost/beast/core/tcp_stream.hpp>
 #include <boost/beast/http/empty_body.hpp>
@@ -7,7 +8,6 @@
 #include <boost/beast/http/read.hpp>
 #include <boost/beast/http/string_body.hpp>
 #include <boost/beast/http/write.hpp>
-#include <boost/asio/experimental/awaitable_operators.hpp>
 
 namespace rsm::lainlet {
 namespace beast = boost::beast;

@@ -12,20 +12,26 @@ namespace {
 
 const char* type_name(const rapidjson::Value& v) {
   switch (v.GetType()) {
-    case rapidjson::kNullType: return "null";
+    case rapidjson::kNullType:
+      return "null";
     case rapidjson::kFalseType:
-    case rapidjson::kTrueType: return "a boolean";
-    case rapidjson::kObjectType: return "an object";
-    case rapidjson::kArrayType: return "an array";
-    case rapidjson::kStringType: return "a string";
-    case rapidjson::kNumberType: return "a number";
+    case rapidjson::kTrueType:
+      return "a boolean";
+    case rapidjson::kObjectType:
+      return "an object";
+    case rapidjson::kArrayType:
+      return "an array";
+    case rapidjson::kStringType:
+      return "a string";
+    case rapidjson::kNumberType:
+      return "a number";
   }
   return "?";
 }
 
 error shape(const std::string& where, const std::string& want, const rapidjson::Value& got) {
-  return error(errc::invalid_argument, "procwatcher data: " + where + " should be " + want +
-                                           ", got " + type_name(got));
+  return error(errc::invalid_argument,
+               "procwatcher data: " + where + " should be " + want + ", got " + type_name(got));
 }
 
 }  // namespace
@@ -34,10 +40,9 @@ result<std::vector<proc>> parse_procwatcher(std::string_view json) {
   rapidjson::Document doc;
   doc.Parse(json.data(), json.size());
   if (doc.HasParseError()) {
-    return error(errc::invalid_argument,
-                 std::string("procwatcher data is not JSON: ") +
-                     rapidjson::GetParseError_En(doc.GetParseError()) + " at offset " +
-                     std::to_string(doc.GetErrorOffset()));
+    return error(errc::invalid_argument, std::string("procwatcher data is not JSON: ") +
+                                             rapidjson::GetParseError_En(doc.GetParseError()) +
+                                             " at offset " + std::to_string(doc.GetErrorOffset()));
   }
   if (!doc.IsArray()) return shape("the document", "an array of pod groups", doc);
   std::vector<proc> out;

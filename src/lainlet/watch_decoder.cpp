@@ -13,7 +13,8 @@ std::string_view trim(std::string_view s) {
 
 std::string preview(std::string_view s) {
   std::string out;
-  for (unsigned char c : s.substr(0, 40)) out += (c < 0x20 || c >= 0x7f) ? '?' : static_cast<char>(c);
+  for (unsigned char c : s.substr(0, 40))
+    out += (c < 0x20 || c >= 0x7f) ? '?' : static_cast<char>(c);
   if (s.size() > 40) out += "...";
   return out;
 }

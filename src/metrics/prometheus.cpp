@@ -105,7 +105,8 @@ result<parsed_exposition> parse_exposition(std::string_view text) {
   std::set<std::string> families_with_samples;
   int lineno = 0;
   auto bad = [&](const std::string& why) {
-    return error(errc::protocol_error, "prometheus text line " + std::to_string(lineno) + ": " + why);
+    return error(errc::protocol_error,
+                 "prometheus text line " + std::to_string(lineno) + ": " + why);
   };
   auto family_of = [&](const std::string& name) {
     for (const char* suffix : {"_total", "_bucket", "_sum", "_count"}) {
@@ -133,7 +134,8 @@ result<parsed_exposition> parse_exposition(std::string_view text) {
         if (!valid_metric_name(name)) return bad("bad metric name '" + name + "'");
         std::string value(sp == std::string_view::npos ? "" : rest.substr(sp + 1));
         auto& m = is_type ? out.types : out.help;
-        if (m.count(name)) return bad("second " + std::string(is_type ? "TYPE" : "HELP") + " for " + name);
+        if (m.count(name))
+          return bad("second " + std::string(is_type ? "TYPE" : "HELP") + " for " + name);
         if (families_with_samples.count(name)) return bad("TYPE/HELP after samples of " + name);
         if (is_type && value != "gauge" && value != "counter" && value != "histogram" &&
             value != "summary" && value != "untyped") {

@@ -27,9 +27,13 @@ http_server::http_server(asio::any_io_executor ex, address listen)
   state_->acceptor.listen();
 }
 
-http_server::~http_server() { stop(); }
+http_server::~http_server() {
+  stop();
+}
 
-void http_server::route(std::string path, handler h) { state_->routes[std::move(path)] = std::move(h); }
+void http_server::route(std::string path, handler h) {
+  state_->routes[std::move(path)] = std::move(h);
+}
 
 address http_server::local_address() const {
   auto ep = state_->acceptor.local_endpoint();
@@ -65,7 +69,8 @@ awaitable<void> serve(std::shared_ptr<http_server::state> st, tcp::socket socket
       try {
         reply = it->second(info);
       } catch (const std::exception& e) {
-        reply = {500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
+        reply = {500, "text/plain; charset=utf-8",
+                 std::string("internal error: ") + e.what() + "\n"};
       }
     }
     http::response<http::string_body> res{static_cast<http::status>(reply.status), req.version()};
@@ -105,7 +110,8 @@ std::map<std::string, std::string> parse_query(std::string_view q) {
     auto amp = q.find('&');
     auto item = q.substr(0, amp);
     auto eq = item.find('=');
-    out[std::string(item.substr(0, eq))] = eq == std::string_view::npos ? "" : std::string(item.substr(eq + 1));
+    out[std::string(item.substr(0, eq))] =
+        eq == std::string_view::npos ? "" : std::string(item.substr(eq + 1));
     if (amp == std::string_view::npos) break;
     q.remove_prefix(amp + 1);
   }

@@ -11,8 +11,7 @@
 
 namespace rsm::net {
 
-runtime::runtime(settings s)
-    : settings_(s), signals_(control_), hard_deadline_(control_) {
+runtime::runtime(settings s) : settings_(s), signals_(control_), hard_deadline_(control_) {
   for (std::size_t i = 0; i < settings_.data_threads; ++i) {
     data_.push_back(std::make_unique<asio::io_context>(1));
     data_guards_.push_back(asio::make_work_guard(*data_.back()));
@@ -46,27 +45,26 @@ void runtime::spawn_on(asio::io_context& ctx, context_tasks& tasks, std::string 
     auto& slot = tasks.slots.emplace_back();
     slot.name = name;
     auto it = std::prev(tasks.slots.end());
-    asio::co_spawn(ctx, std::move(t),
-                   asio::bind_cancellation_slot(
-                       slot.signal.slot(),
-                       [this, &tasks, it, name](std::exception_ptr e) {
-                         // Asio ends a cancelled coroutine by throwing operation_aborted from
-                         // its next co_await: after a stop request, that is a clean end.
-                         if (e && stopping_.load() && is_cancellation(e)) e = nullptr;
-                         if (e) {
-                           try {
-                             std::rethrow_exception(e);
-                           } catch (const std::exception& ex) {
-                             log::error("runtime", "task failed",
-                                        {{"task", name}, {"error", ex.what()}});
-                           } catch (...) {
-                             log::error("runtime", "task failed", {{"task", name}});
-                           }
-                           request_stop(1);
-                         }
-                         tasks.slots.erase(it);
-                         task_finished();
-                       }));
+    asio::co_spawn(
+        ctx, std::move(t),
+        asio::bind_cancellation_slot(
+            slot.signal.slot(), [this, &tasks, it, name](std::exception_ptr e) {
+              // Asio ends a cancelled coroutine by throwing operation_aborted from
+              // its next co_await: after a stop request, that is a clean end.
+              if (e && stopping_.load() && is_cancellation(e)) e = nullptr;
+              if (e) {
+                try {
+                  std::rethrow_exception(e);
+                } catch (const std::exception& ex) {
+                  log::error("runtime", "task failed", {{"task", name}, {"error", ex.what()}});
+                } catch (...) {
+                  log::error("runtime", "task failed", {{"task", name}});
+                }
+                request_stop(1);
+              }
+              tasks.slots.erase(it);
+              task_finished();
+            }));
   });
 }
 
@@ -128,7 +126,9 @@ void runtime::begin_stop() {
     std::string names;
     for (const auto& s : control_tasks_.slots) names += (names.empty() ? "" : ",") + s.name;
     log::warn("runtime", "stop deadline passed, abandoning tasks",
-              {{"tasks", live_tasks_.load()}, {"control", names}, {"deadline", to_string(settings_.stop_deadline)}});
+              {{"tasks", live_tasks_.load()},
+               {"control", names},
+               {"deadline", to_string(settings_.stop_deadline)}});
     for (auto& ctx : data_) ctx->stop();
     control_.stop();
   });

@@ -7,9 +7,12 @@ namespace rsm::observe {
 
 std::string_view to_string(health h) {
   switch (h) {
-    case health::healthy: return "healthy";
-    case health::degraded: return "degraded";
-    case health::down: return "down";
+    case health::healthy:
+      return "healthy";
+    case health::degraded:
+      return "degraded";
+    case health::down:
+      return "down";
   }
   return "?";
 }
@@ -45,7 +48,8 @@ assessment assess(const group_state& g, const assess_settings& s) {
     c.epoch = std::max(c.epoch, st.master->config_epoch);
     if (st.master->has_flag("failover_in_progress")) failover = true;
     if (!st.quorum_ok) {
-      degraded.push_back("sentinel " + std::to_string(st.instance) + " CKQUORUM: " + st.quorum_text);
+      degraded.push_back("sentinel " + std::to_string(st.instance) +
+                         " CKQUORUM: " + st.quorum_text);
     }
   }
   if (failover) degraded.push_back("a failover is in progress");
@@ -87,7 +91,8 @@ assessment assess(const group_state& g, const assess_settings& s) {
     }
   }
 
-  bool any_node = std::any_of(g.nodes.begin(), g.nodes.end(), [](const auto& n) { return n.reachable; });
+  bool any_node =
+      std::any_of(g.nodes.begin(), g.nodes.end(), [](const auto& n) { return n.reachable; });
   if (!any_node && reachable_sentinels == 0) {
     a.level = health::down;
     a.reasons.push_back("nothing reachable");
@@ -133,7 +138,8 @@ assessment assess(const group_state& g, const assess_settings& s) {
       degraded.push_back(who + " replicates " + n.role.master.to_string() + ", not the master");
     }
     if (n.link_status != "up") {
-      degraded.push_back(who + " replication link " + (n.link_status.empty() ? "unknown" : n.link_status));
+      degraded.push_back(who + " replication link " +
+                         (n.link_status.empty() ? "unknown" : n.link_status));
     }
     replica_lag lag{n.instance, 0, std::max(0LL, n.last_io_seconds)};
     if (master && master->reachable && master->role.is_master()) {

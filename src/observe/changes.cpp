@@ -62,7 +62,8 @@ std::vector<change_event> compare(const group_state& before, const assessment& b
       bool up = n.link_status == "up";
       bool old_up = old->role.is_replica() && old->link_status == "up";
       if (up != old_up) {
-        out.push_back({up ? "link-up" : "link-down", with({{"master", n.role.master.to_string()}})});
+        out.push_back(
+            {up ? "link-up" : "link-down", with({{"master", n.role.master.to_string()}})});
       }
       const auto* lag = lag_of(after_a, n.instance);
       const auto* old_lag = lag_of(before_a, n.instance);
@@ -82,13 +83,14 @@ std::vector<change_event> compare(const group_state& before, const assessment& b
     }
     bool was_up = old && old->reachable;
     if (st.reachable != was_up && (old || st.reachable)) {
-      std::vector<std::pair<std::string, std::string>> f = {{"instance", std::to_string(st.instance)},
-                                                            {"addr", st.addr.to_string()}};
+      std::vector<std::pair<std::string, std::string>> f = {
+          {"instance", std::to_string(st.instance)}, {"addr", st.addr.to_string()}};
       if (!st.reachable) f.push_back({"error", st.error});
       out.push_back({st.reachable ? "sentinel-up" : "sentinel-down", std::move(f)});
     }
   }
-  if (before_a.level != after_a.level || (after_a.level != health::healthy && before_a.reasons != after_a.reasons)) {
+  if (before_a.level != after_a.level ||
+      (after_a.level != health::healthy && before_a.reasons != after_a.reasons)) {
     out.push_back({"health",
                    {{"from", std::string(to_string(before_a.level))},
                     {"to", std::string(to_string(after_a.level))},
@@ -102,7 +104,8 @@ std::vector<change_event> from_discovery(const std::vector<topology::change>& ch
   for (const auto& c : changes) {
     change_event e;
     e.kind = "instance-" + std::string(topology::to_string(c.what));
-    e.fields = {{"role", std::string(topology::to_string(c.who))}, {"instance", std::to_string(c.instance)}};
+    e.fields = {{"role", std::string(topology::to_string(c.who))},
+                {"instance", std::to_string(c.instance)}};
     if (c.before) e.fields.push_back({c.after ? "from" : "addr", c.before->to_string()});
     if (c.after) e.fields.push_back({c.before ? "to" : "addr", c.after->to_string()});
     out.push_back(std::move(e));
@@ -113,9 +116,14 @@ std::vector<change_event> from_discovery(const std::vector<topology::change>& ch
 std::optional<change_event> from_sentinel(const sentinel::event& e, std::string_view master_name,
                                           const address& from) {
   static const std::map<std::string, std::string, std::less<>> names = {
-      {"+sdown", "sdown"},           {"-sdown", "sdown-cleared"},     {"+odown", "odown"},
-      {"-odown", "odown-cleared"},   {"+failover-end", "failover-end"}, {"+try-failover", "try-failover"},
-      {"+reset-master", "reset-master"}, {"+elected-leader", "elected-leader"}};
+      {"+sdown", "sdown"},
+      {"-sdown", "sdown-cleared"},
+      {"+odown", "odown"},
+      {"-odown", "odown-cleared"},
+      {"+failover-end", "failover-end"},
+      {"+try-failover", "try-failover"},
+      {"+reset-master", "reset-master"},
+      {"+elected-leader", "elected-leader"}};
   auto it = names.find(e.type);
   if (it == names.end() || e.master_name != master_name) return std::nullopt;
   change_event out{it->second, {{"sentinel", from.to_string()}}};

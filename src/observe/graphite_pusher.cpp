@@ -15,7 +15,8 @@ awaitable<void> async_push_graphite(graphite_settings s,
     if (!state) continue;
     auto payload = graphite_payload(*state, s.prefix, std::chrono::system_clock::now());
     if (payload.empty()) continue;
-    auto r = co_await metrics::async_graphite_push(s.server, std::move(payload), std::chrono::seconds(5));
+    auto r = co_await metrics::async_graphite_push(s.server, std::move(payload),
+                                                   std::chrono::seconds(5));
     if (!r) {
       log::warn(s.component, "graphite push failed",
                 {{"graphite", s.server.to_string()}, {"error", r.error().message()}});

@@ -65,7 +65,8 @@ awaitable<result<node_state>> observe_node_unbounded(int instance, address a, st
   node_state n;
   n.instance = instance;
   n.addr = a;
-  auto c = co_await redis::connection::async_connect(redis::short_options(a, password, timeout, "rsm-observer"));
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(a, password, timeout, "rsm-observer"));
   if (!c) {
     n.error = c.error().message();
     co_return n;
@@ -89,9 +90,9 @@ awaitable<result<node_state>> observe_node_unbounded(int instance, address a, st
 
 awaitable<node_state> observe_node(int instance, address a, std::string password, duration timeout,
                                    std::vector<std::string> config_keys) {
-  auto r = co_await net::with_timeout(observe_node_unbounded(instance, a, password, timeout,
-                                                             std::move(config_keys)),
-                                      timeout, error(errc::timed_out, "no answer within " + to_string(timeout)));
+  auto r = co_await net::with_timeout(
+      observe_node_unbounded(instance, a, password, timeout, std::move(config_keys)), timeout,
+      error(errc::timed_out, "no answer within " + to_string(timeout)));
   if (r) co_return std::move(*r);
   node_state n;
   n.instance = instance;
@@ -106,7 +107,8 @@ awaitable<result<sentinel_state>> observe_sentinel_unbounded(int instance, addre
   sentinel_state s;
   s.instance = instance;
   s.addr = a;
-  auto c = co_await redis::connection::async_connect(redis::short_options(a, password, timeout, "rsm-observer"));
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(a, password, timeout, "rsm-observer"));
   if (!c) {
     s.error = c.error().message();
     co_return s;
@@ -138,7 +140,8 @@ awaitable<result<sentinel_state>> observe_sentinel_unbounded(int instance, addre
   for (int k : {2, 3}) {
     if (!rep[k].is_array()) continue;
     for (const auto& e : rep[k].elements) {
-      if (auto f = sentinel::to_fields(e)) (k == 2 ? s.replicas : s.sentinels).push_back(std::move(*f));
+      if (auto f = sentinel::to_fields(e))
+        (k == 2 ? s.replicas : s.sentinels).push_back(std::move(*f));
     }
   }
   co_return s;
@@ -161,7 +164,8 @@ awaitable<sentinel_state> observe_sentinel(int instance, address a, std::string 
 
 awaitable<group_state> async_observe(topology::group where, settings s) {
   std::vector<awaitable<node_state>> nodes;
-  for (const auto& [inst, a] : where.redis) nodes.push_back(observe_node(inst, a, s.password, s.timeout, s.config_keys));
+  for (const auto& [inst, a] : where.redis)
+    nodes.push_back(observe_node(inst, a, s.password, s.timeout, s.config_keys));
   std::vector<awaitable<sentinel_state>> sentinels;
   for (const auto& [inst, a] : where.sentinels) {
     sentinels.push_back(observe_sentinel(inst, a, s.master_name, s.sentinel_password, s.timeout));
@@ -169,7 +173,8 @@ awaitable<group_state> async_observe(topology::group where, settings s) {
   group_state g;
   g.master_name = s.master_name;
   using namespace asio::experimental::awaitable_operators;
-  auto [n, sn] = co_await (net::async_gather(std::move(nodes)) && net::async_gather(std::move(sentinels)));
+  auto [n, sn] =
+      co_await (net::async_gather(std::move(nodes)) && net::async_gather(std::move(sentinels)));
   for (auto& x : n) {
     if (x) g.nodes.push_back(std::move(*x));
   }

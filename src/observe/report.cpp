@@ -17,7 +17,9 @@ void str(json_writer& w, std::string_view s) {
   w.String(s.data(), static_cast<rapidjson::SizeType>(s.size()));
 }
 
-void key(json_writer& w, std::string_view k) { w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size())); }
+void key(json_writer& w, std::string_view k) {
+  w.Key(k.data(), static_cast<rapidjson::SizeType>(k.size()));
+}
 
 void str_or_null(json_writer& w, std::string_view s) {
   if (s.empty()) {
@@ -264,7 +266,9 @@ std::string to_table(const group_state& g, const assessment& a, const report_con
     return color ? std::string("\033[") + code + "m" + s + "\033[0m" : s;
   };
   auto health_text = std::string(to_string(a.level));
-  const char* health_color = a.level == health::healthy ? "32" : a.level == health::degraded ? "33" : "31";
+  const char* health_color = a.level == health::healthy    ? "32"
+                             : a.level == health::degraded ? "33"
+                                                           : "31";
   std::string out;
   out += "group " + g.master_name + ": " + paint(health_text, health_color);
   if (a.master) {
@@ -276,10 +280,12 @@ std::string to_table(const group_state& g, const assessment& a, const report_con
   }
   out += "\n";
   for (const auto& r : a.reasons) out += "  - " + r + "\n";
-  out += "discovery: " + c.discovery + (c.discovery_error.empty() ? "" : " (" + c.discovery_error + ")") + "\n\n";
+  out += "discovery: " + c.discovery +
+         (c.discovery_error.empty() ? "" : " (" + c.discovery_error + ")") + "\n\n";
 
-  out += pad("REDIS", 6) + pad("ADDRESS", 21) + pad("ROLE", 11) + pad("LINK", 5) + pad("OFFSET", 12) +
-         pad("LAG", 12) + pad("KEYS", 9) + pad("MEMORY", 8) + pad("CLIENTS", 7) + "UPTIME\n";
+  out += pad("REDIS", 6) + pad("ADDRESS", 21) + pad("ROLE", 11) + pad("LINK", 5) +
+         pad("OFFSET", 12) + pad("LAG", 12) + pad("KEYS", 9) + pad("MEMORY", 8) +
+         pad("CLIENTS", 7) + "UPTIME\n";
   for (const auto& n : g.nodes) {
     std::string role = role_name(n);
     if (!n.reachable) {
@@ -288,12 +294,13 @@ std::string to_table(const group_state& g, const assessment& a, const report_con
       continue;
     }
     const auto* lag = lag_of(a, n.instance);
-    std::string lag_text = lag ? std::to_string(lag->bytes) + "B/" + std::to_string(lag->seconds) + "s" : "-";
-    out += pad(std::to_string(n.instance), 6) + pad(n.addr.to_string(), 21) +
-           pad(role, 11) + pad(n.role.is_replica() ? n.link_status : "-", 5) +
-           pad(std::to_string(n.repl_offset), 12) + pad(lag_text, 12) + pad(std::to_string(n.keys), 9) +
-           pad(human_bytes(n.used_memory), 8) + pad(std::to_string(n.clients), 7) +
-           human_duration(n.uptime_seconds) + "\n";
+    std::string lag_text =
+        lag ? std::to_string(lag->bytes) + "B/" + std::to_string(lag->seconds) + "s" : "-";
+    out += pad(std::to_string(n.instance), 6) + pad(n.addr.to_string(), 21) + pad(role, 11) +
+           pad(n.role.is_replica() ? n.link_status : "-", 5) +
+           pad(std::to_string(n.repl_offset), 12) + pad(lag_text, 12) +
+           pad(std::to_string(n.keys), 9) + pad(human_bytes(n.used_memory), 8) +
+           pad(std::to_string(n.clients), 7) + human_duration(n.uptime_seconds) + "\n";
   }
   out += "\n" + pad("SENT.", 6) + pad("ADDRESS", 21) + pad("MONITORS", 21) + pad("EPOCH", 6) +
          pad("QUORUM", 7) + "FLAGS\n";
@@ -379,8 +386,10 @@ void add_metrics(metrics::exposition& e, const group_state& g, const assessment&
       e.gauge("rsm_sentinel_quorum_ok", "SENTINEL CKQUORUM succeeded", l, s.quorum_ok ? 1 : 0);
     }
   }
-  e.gauge("rsm_group_healthy", "1 when the group is healthy", {}, a.level == health::healthy ? 1 : 0);
-  e.gauge("rsm_group_health", "0 healthy, 1 degraded, 2 down", {}, double(static_cast<int>(a.level)));
+  e.gauge("rsm_group_healthy", "1 when the group is healthy", {},
+          a.level == health::healthy ? 1 : 0);
+  e.gauge("rsm_group_health", "0 healthy, 1 degraded, 2 down", {},
+          double(static_cast<int>(a.level)));
   e.gauge("rsm_group_master_known", "1 when a master is known", {}, a.master ? 1 : 0);
   e.gauge("rsm_group_sentinels_agreeing", "Sentinels naming the master", {}, a.sentinels_agreeing);
   e.gauge("rsm_group_sentinels_known", "Sentinels discovered", {}, a.sentinels_known);

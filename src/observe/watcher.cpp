@@ -10,15 +10,19 @@
 
 namespace rsm::observe {
 
-std::string format_line(const change_event& e, bool json, std::chrono::system_clock::time_point now) {
+std::string format_line(const change_event& e, bool json,
+                        std::chrono::system_clock::time_point now) {
   auto t = std::chrono::system_clock::to_time_t(now);
   std::tm tm{};
   char ts[64];
   if (json) {
     gmtime_r(&t, &tm);
-    auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() % 1000;
-    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(ms));
+    auto ms =
+        std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count() %
+        1000;
+    std::snprintf(ts, sizeof ts, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(ms));
     rapidjson::StringBuffer buf;
     rapidjson::Writer<rapidjson::StringBuffer> w(buf);
     w.StartObject();
@@ -83,7 +87,8 @@ struct watcher::impl {
     } else if (!old) {
       print({"master", {{"addr", m->to_string()}, {"source", from}}});
     } else {
-      print({"master-switch", {{"old", old->to_string()}, {"new", m->to_string()}, {"source", from}}});
+      print({"master-switch",
+             {{"old", old->to_string()}, {"new", m->to_string()}, {"source", from}}});
     }
   }
 
@@ -94,7 +99,8 @@ struct watcher::impl {
     followers.follow_sentinels(
         group, fs,
         [this](const address& where, const sentinel::event& ev) {
-          if (ev.type == "+switch-master" && ev.master_name == cfg.observe.master_name && ev.master_addr) {
+          if (ev.type == "+switch-master" && ev.master_name == cfg.observe.master_name &&
+              ev.master_addr) {
             set_master(ev.master_addr, "sentinel " + where.to_string());
             poke.cancel();
           } else if (auto line = from_sentinel(ev, cfg.observe.master_name, where)) {
@@ -102,7 +108,9 @@ struct watcher::impl {
             poke.cancel();
           }
         },
-        [this](const address& where) { print({"sentinel-subscribed", {{"sentinel", where.to_string()}}}); });
+        [this](const address& where) {
+          print({"sentinel-subscribed", {{"sentinel", where.to_string()}}});
+        });
   }
 
   awaitable<void> discovery_loop() {
@@ -142,19 +150,32 @@ struct watcher::impl {
   }
 };
 
-watcher::watcher(asio::any_io_executor ex, watch_settings s, std::unique_ptr<discovery::source> source,
+watcher::watcher(asio::any_io_executor ex, watch_settings s,
+                 std::unique_ptr<discovery::source> source,
                  std::function<void(std::string_view)> sink)
     : impl_(std::make_unique<impl>(ex, std::move(s), std::move(source), std::move(sink))) {}
 
 watcher::~watcher() = default;
 
-awaitable<void> watcher::async_follow_discovery() { return impl_->discovery_loop(); }
-awaitable<void> watcher::async_poll() { return impl_->poll_loop(); }
+awaitable<void> watcher::async_follow_discovery() {
+  return impl_->discovery_loop();
+}
+awaitable<void> watcher::async_poll() {
+  return impl_->poll_loop();
+}
 
-void watcher::stop() { impl_->followers.stop_all(); }
+void watcher::stop() {
+  impl_->followers.stop_all();
+}
 
-const std::optional<group_state>& watcher::state() const { return impl_->state; }
-const assessment& watcher::last_assessment() const { return impl_->last; }
-const discovery::source& watcher::source() const { return *impl_->source; }
+const std::optional<group_state>& watcher::state() const {
+  return impl_->state;
+}
+const assessment& watcher::last_assessment() const {
+  return impl_->last;
+}
+const discovery::source& watcher::source() const {
+  return *impl_->source;
+}
 
 }  // namespace rsm::observe

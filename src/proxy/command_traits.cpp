@@ -7,7 +7,9 @@ namespace rsm::proxy {
 namespace {
 
 // `upper` must be upper-case; `t` is compared case-insensitively.
-bool is(const resp::short_text& t, std::string_view upper) { return t.equals_upper(upper); }
+bool is(const resp::short_text& t, std::string_view upper) {
+  return t.equals_upper(upper);
+}
 
 long long db_index(const resp::short_text& arg) {
   auto v = arg.view();
@@ -22,13 +24,20 @@ long long db_index(const resp::short_text& arg) {
 
 bool is_blocking(const resp::short_text& n) {
   switch (n.view().size()) {
-    case 4: return is(n, "WAIT");
-    case 5: return is(n, "BLPOP") || is(n, "BRPOP") || is(n, "XREAD");
-    case 6: return is(n, "BLMOVE") || is(n, "BLMPOP") || is(n, "BZMPOP");
-    case 7: return is(n, "WAITAOF");
-    case 8: return is(n, "BZPOPMIN") || is(n, "BZPOPMAX");
-    case 10: return is(n, "BRPOPLPUSH") || is(n, "XREADGROUP");
-    default: return false;
+    case 4:
+      return is(n, "WAIT");
+    case 5:
+      return is(n, "BLPOP") || is(n, "BRPOP") || is(n, "XREAD");
+    case 6:
+      return is(n, "BLMOVE") || is(n, "BLMPOP") || is(n, "BZMPOP");
+    case 7:
+      return is(n, "WAITAOF");
+    case 8:
+      return is(n, "BZPOPMIN") || is(n, "BZPOPMAX");
+    case 10:
+      return is(n, "BRPOPLPUSH") || is(n, "XREADGROUP");
+    default:
+      return false;
   }
 }
 

@@ -25,8 +25,8 @@
 
 #include <boost/version.hpp>
 
-#if BOOST_VERSION / 100 == 1081 && defined(BOOST_ASIO_HAS_EPOLL) && !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) && \
-    !defined(BOOST_ASIO_ENABLE_HANDLER_TRACKING)
+#if BOOST_VERSION / 100 == 1081 && defined(BOOST_ASIO_HAS_EPOLL) && \
+    !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) && !defined(BOOST_ASIO_ENABLE_HANDLER_TRACKING)
 #define RSM_DRAINED_READ_REACTOR 1
 #include <boost/asio/associated_allocator.hpp>
 #include <boost/asio/async_result.hpp>
@@ -59,12 +59,15 @@ struct socket_access : tcp::socket {
 template <typename Handler>
 class recv_op : public ad::reactor_op {
  public:
-  using allocator = typename std::allocator_traits<
-      asio::associated_allocator_t<Handler, asio::recycling_allocator<void>>>::template rebind_alloc<recv_op>;
+  using allocator = typename std::allocator_traits<asio::associated_allocator_t<
+      Handler, asio::recycling_allocator<void>>>::template rebind_alloc<recv_op>;
 
   template <typename H>
   recv_op(H&& h, ad::socket_type fd, asio::mutable_buffer into)
-      : reactor_op(error_code(), &do_perform, &do_complete), handler_(std::forward<H>(h)), fd_(fd), into_(into) {}
+      : reactor_op(error_code(), &do_perform, &do_complete),
+        handler_(std::forward<H>(h)),
+        fd_(fd),
+        into_(into) {}
 
   static allocator allocator_for(const Handler& h) {
     return allocator(asio::get_associated_allocator(h, asio::recycling_allocator<void>()));
@@ -73,8 +76,8 @@ class recv_op : public ad::reactor_op {
  private:
   static status do_perform(reactor_op* base) {
     auto* o = static_cast<recv_op*>(base);
-    if (!ad::socket_ops::non_blocking_recv1(o->fd_, o->into_.data(), o->into_.size(), 0, true, o->ec_,
-                                            o->bytes_transferred_)) {
+    if (!ad::socket_ops::non_blocking_recv1(o->fd_, o->into_.data(), o->into_.size(), 0, true,
+                                            o->ec_, o->bytes_transferred_)) {
       return not_done;  // EAGAIN: wait for the edge
     }
     // A short read (or end of stream, or an error) drained the socket.
@@ -104,7 +107,8 @@ class recv_op : public ad::reactor_op {
 
 struct initiate_read {
   template <typename Handler>
-  void operator()(Handler&& handler, tcp::socket* s, ad::reactor* r, asio::mutable_buffer into) const {
+  void operator()(Handler&& handler, tcp::socket* s, ad::reactor* r,
+                  asio::mutable_buffer into) const {
     using op = recv_op<std::decay_t<Handler>>;
     auto& impl = socket_access::impl(*s);
     auto& reactor = *r;
@@ -136,7 +140,8 @@ class drained_reader {
       : s_(&s)
 #if RSM_DRAINED_READ_REACTOR
         ,
-        reactor_(&asio::use_service<boost::asio::detail::reactor>(asio::query(s.get_executor(), asio::execution::context)))
+        reactor_(&asio::use_service<boost::asio::detail::reactor>(
+            asio::query(s.get_executor(), asio::execution::context)))
 #endif
   {
   }
@@ -145,8 +150,8 @@ class drained_reader {
   template <typename Token>
   auto async_read(asio::mutable_buffer into, Token&& token) {
 #if RSM_DRAINED_READ_REACTOR
-    return asio::async_initiate<Token, void(error_code, std::size_t)>(drained_detail::initiate_read{}, token, s_,
-                                                                     reactor_, into);
+    return asio::async_initiate<Token, void(error_code, std::size_t)>(
+        drained_detail::initiate_read{}, token, s_, reactor_, into);
 #else
     return s_->async_read_some(into, std::forward<Token>(token));
 #endif

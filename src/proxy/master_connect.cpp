@@ -5,7 +5,8 @@
 
 namespace rsm::proxy {
 
-awaitable<master_attempt> open_master(server::state& st, redis::options o, std::chrono::steady_clock::time_point until,
+awaitable<master_attempt> open_master(server::state& st, redis::options o,
+                                      std::chrono::steady_clock::time_point until,
                                       std::function<bool()> cancelled) {
   master_attempt out;
   auto ex = co_await asio::this_coro::executor;
@@ -32,7 +33,8 @@ awaitable<master_attempt> open_master(server::state& st, redis::options o, std::
     if (!opened) {
       st.backend_errors.fetch_add(1, std::memory_order_relaxed);
       if (!logged) {
-        log::warn("proxy", "backend unavailable", {{"master", o.server.to_string()}, {"error", opened.error().message()}});
+        log::warn("proxy", "backend unavailable",
+                  {{"master", o.server.to_string()}, {"error", opened.error().message()}});
         logged = true;
       }
       if (!st.tracker || std::chrono::steady_clock::now() >= until) {

@@ -33,7 +33,8 @@ struct master_attempt {
 /// tracker to look again and retries after 100 ms, as the master may have just gone. A
 /// connection to a master that was replaced while it opened is dropped (nothing was sent on
 /// it). `cancelled()` is checked after every wait: true ends the attempt at once.
-awaitable<master_attempt> open_master(server::state& st, redis::options o, std::chrono::steady_clock::time_point until,
+awaitable<master_attempt> open_master(server::state& st, redis::options o,
+                                      std::chrono::steady_clock::time_point until,
                                       std::function<bool()> cancelled);
 
 }  // namespace rsm::proxy

@@ -68,7 +68,8 @@ struct vote {
 };
 
 awaitable<result<vote>> ask_unbounded(address sentinel, tracker_settings cfg) {
-  auto c = co_await redis::connection::async_connect(redis::short_options(sentinel, cfg.sentinel_password, cfg.timeout, "rsm-proxy-tracker"));
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(sentinel, cfg.sentinel_password, cfg.timeout, "rsm-proxy-tracker"));
   if (!c) co_return c.error();
   auto a = co_await sentinel::async_get_master_addr(*c, cfg.master_name);
   if (!a) co_return a.error();
@@ -89,14 +90,15 @@ awaitable<std::optional<vote>> ask(address sentinel, tracker_settings cfg) {
 
 awaitable<bool> says_master(address a, tracker_settings cfg) {
   auto check = [](address a, tracker_settings cfg) -> awaitable<result<bool>> {
-    auto c = co_await redis::connection::async_connect(redis::short_options(a, cfg.password, cfg.timeout, "rsm-proxy-tracker"));
+    auto c = co_await redis::connection::async_connect(
+        redis::short_options(a, cfg.password, cfg.timeout, "rsm-proxy-tracker"));
     if (!c) co_return c.error();
     auto role = co_await redis::async_role(*c);
     if (!role) co_return role.error();
     co_return role->is_master();
   };
   auto r = co_await net::with_timeout(check(a, cfg), cfg.timeout * 2);
-  co_return r && *r;
+  co_return r&&* r;
 }
 
 // Sentinels may name a host; rsm compares resolved IPs.
@@ -112,12 +114,15 @@ awaitable<address> resolved(address a) {
   co_return address{eps.begin()->endpoint().address().to_string(), a.port};
 }
 
-void publish(const std::shared_ptr<master_tracker::state>& st, std::optional<address> m, const std::string& reason) {
+void publish(const std::shared_ptr<master_tracker::state>& st, std::optional<address> m,
+             const std::string& reason) {
   auto cur = st->current();
   if (m && cur && cur->addr == *m) return;
   if (!m && !cur) return;
   std::shared_ptr<const master_info> next;
-  if (m) next = std::make_shared<const master_info>(master_info{*m, ++st->generation, std::chrono::steady_clock::now()});
+  if (m)
+    next = std::make_shared<const master_info>(
+        master_info{*m, ++st->generation, std::chrono::steady_clock::now()});
   st->set_current(next);
   log::warn("proxy", "master switch",
             {{"old", cur ? cur->addr.to_string() : std::string("none")},
@@ -197,12 +202,13 @@ void follow(const std::shared_ptr<master_tracker::state>& st) {
   fs.connect_timeout = st->cfg.timeout;
   fs.channels = {"+switch-master", "+odown", "-odown", "+failover-end", "+sdown"};
   std::weak_ptr<master_tracker::state> weak = st;
-  st->followers.follow_sentinels(st->group, fs, [weak](const address& where, const sentinel::event& ev) {
-    auto st = weak.lock();
-    if (!st || ev.master_name != st->cfg.master_name) return;
-    if (ev.type == "+sdown" && ev.instance_type != "master") return;
-    st->trigger(ev.type + " from sentinel " + where.to_string(), true);
-  });
+  st->followers.follow_sentinels(
+      st->group, fs, [weak](const address& where, const sentinel::event& ev) {
+        auto st = weak.lock();
+        if (!st || ev.master_name != st->cfg.master_name) return;
+        if (ev.type == "+sdown" && ev.instance_type != "master") return;
+        st->trigger(ev.type + " from sentinel " + where.to_string(), true);
+      });
 }
 
 }  // namespace
@@ -211,11 +217,17 @@ master_tracker::master_tracker(asio::any_io_executor control, tracker_settings s
                                std::unique_ptr<discovery::source> src)
     : state_(std::make_shared<state>(control, std::move(s), std::move(src))) {}
 
-master_tracker::~master_tracker() { state_->followers.stop_all(); }
+master_tracker::~master_tracker() {
+  state_->followers.stop_all();
+}
 
-void master_tracker::stop() { state_->followers.stop_all(); }
+void master_tracker::stop() {
+  state_->followers.stop_all();
+}
 
-std::shared_ptr<const master_info> master_tracker::current() const { return state_->current(); }
+std::shared_ptr<const master_info> master_tracker::current() const {
+  return state_->current();
+}
 
 master_tracker::sentinel_health master_tracker::sentinels() const {
   return {state_->sentinels_known.load(), state_->sentinels_answering.load()};
@@ -246,7 +258,8 @@ awaitable<void> master_tracker::async_run() {
   auto check = [](std::shared_ptr<state> st) -> awaitable<void> {
     for (;;) {
       if (st->group) {
-        auto why = st->pending_reason.empty() ? std::string("periodic check") : std::exchange(st->pending_reason, {});
+        auto why = st->pending_reason.empty() ? std::string("periodic check")
+                                              : std::exchange(st->pending_reason, {});
         // A sentinel event meanwhile cancels this resolution; the loop starts the next at once.
         auto interrupted = [](std::shared_ptr<state> st) -> awaitable<void> {
           co_await st->urgent.async_wait(use_nothrow);

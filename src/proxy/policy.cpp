@@ -34,10 +34,9 @@ std::vector<std::string> parse_command_list(std::string_view text) {
 }
 
 policy::policy(const std::vector<std::string>& allow, const std::vector<std::string>& deny) {
-  refused_ = {"REPLICAOF",      "SLAVEOF",       "SHUTDOWN",         "FAILOVER",    "DEBUG",
-              "CONFIG SET",     "CONFIG REWRITE", "CONFIG RESETSTAT", "CLUSTER",     "SYNC",
-              "PSYNC",          "MODULE",        "ACL SETUSER",      "ACL DELUSER", "ACL LOAD",
-              "ACL SAVE",       "SENTINEL"};
+  refused_ = {"REPLICAOF",      "SLAVEOF",          "SHUTDOWN", "FAILOVER", "DEBUG",   "CONFIG SET",
+              "CONFIG REWRITE", "CONFIG RESETSTAT", "CLUSTER",  "SYNC",     "PSYNC",   "MODULE",
+              "ACL SETUSER",    "ACL DELUSER",      "ACL LOAD", "ACL SAVE", "SENTINEL"};
   for (const auto& a : allow) {
     auto name = upper(a);
     if (name.find(' ') == std::string::npos) {
@@ -62,14 +61,16 @@ policy::policy(const std::vector<std::string>& allow, const std::vector<std::str
   }
 }
 
-std::optional<std::string> policy::refusal(std::string_view name, std::string_view first_arg) const {
+std::optional<std::string> policy::refusal(std::string_view name,
+                                           std::string_view first_arg) const {
   // Most commands: no refused name has this first letter and length.
   if (name.empty()) return std::nullopt;
   auto first = static_cast<unsigned char>(std::toupper(static_cast<unsigned char>(name[0])));
   if (((names_[first] >> std::min<std::size_t>(name.size(), 63)) & 1) == 0) return std::nullopt;
   // Upper-cased into a buffer on the stack: "NAME" or "NAME ARG".
   constexpr std::size_t cap = 128;
-  if (name.size() + 1 + first_arg.size() > cap) return std::nullopt;  // no refused entry is that long
+  if (name.size() + 1 + first_arg.size() > cap)
+    return std::nullopt;  // no refused entry is that long
   std::array<char, cap> buf;
   std::size_t n = 0;
   for (char c : name) buf[n++] = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
@@ -79,14 +80,16 @@ std::optional<std::string> policy::refusal(std::string_view name, std::string_vi
     shown = upper_name;
   } else if (!first_arg.empty() && two_word_.find(upper_name) != two_word_.end()) {
     buf[n++] = ' ';
-    for (char c : first_arg) buf[n++] = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    for (char c : first_arg)
+      buf[n++] = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     std::string_view both(buf.data(), n);
     if (refused_.find(both) == refused_.end()) return std::nullopt;
     shown = both;
   } else {
     return std::nullopt;
   }
-  return "ERR command '" + std::string(shown) + "' is refused by the rsm proxy: it would change the group " +
+  return "ERR command '" + std::string(shown) +
+         "' is refused by the rsm proxy: it would change the group " +
          "that rsm and Sentinel manage (allow it with --allow-command)";
 }
 }  // namespace rsm::proxy

@@ -31,7 +31,8 @@ namespace {
 //   reply it sent later (it woke from a stall, or it was still taking writes before Sentinel
 //   demoted it) would acknowledge a write the new master never saw.
 // Pinned sessions on an older master move to the new one, or are closed.
-void master_changed(const std::shared_ptr<server::state>& st, std::size_t i, const std::shared_ptr<const master_info>& m) {
+void master_changed(const std::shared_ptr<server::state>& st, std::size_t i,
+                    const std::shared_ptr<const master_info>& m) {
   auto& t = *st->threads[i];
   for (auto& w : t.backends) {
     auto b = w.lock();
@@ -93,62 +94,84 @@ address server::local_address() const {
   return {ep.address().to_string(), ep.port()};
 }
 
-std::size_t server::clients() const { return state_->clients.load(); }
+std::size_t server::clients() const {
+  return state_->clients.load();
+}
 
 void server::add_metrics(metrics::exposition& e) const {
   const auto& st = *state_;
-  auto n = [](const std::atomic<std::uint64_t>& c) { return static_cast<double>(c.load(std::memory_order_relaxed)); };
+  auto n = [](const std::atomic<std::uint64_t>& c) {
+    return static_cast<double>(c.load(std::memory_order_relaxed));
+  };
   auto sum = [&st](std::atomic<std::uint64_t> thread_counters::*c) {
     double total = 0;
-    for (const auto& t : st.threads) total += static_cast<double>((t->counters.*c).load(std::memory_order_relaxed));
+    for (const auto& t : st.threads)
+      total += static_cast<double>((t->counters.*c).load(std::memory_order_relaxed));
     return total;
   };
-  e.gauge("rsm_proxy_clients", "client connections open now", {}, static_cast<double>(st.clients.load()));
-  e.gauge("rsm_proxy_max_clients", "the --max-clients limit", {}, static_cast<double>(st.cfg.max_clients));
+  e.gauge("rsm_proxy_clients", "client connections open now", {},
+          static_cast<double>(st.clients.load()));
+  e.gauge("rsm_proxy_max_clients", "the --max-clients limit", {},
+          static_cast<double>(st.cfg.max_clients));
   e.gauge("rsm_proxy_pinned_clients", "clients with a backend connection of their own now", {},
           static_cast<double>(st.pinned_now.load()));
   e.counter("rsm_proxy_connections_total", "client connections accepted", {}, n(st.connections));
-  e.counter("rsm_proxy_rejected_connections_total", "connections refused at --max-clients", {}, n(st.rejected));
-  e.counter("rsm_proxy_commands_total", "commands forwarded to the master", {}, sum(&thread_counters::commands));
-  e.counter("rsm_proxy_client_bytes_in_total", "bytes read from clients", {}, sum(&thread_counters::bytes_in));
-  e.counter("rsm_proxy_client_bytes_out_total", "bytes written to clients", {}, sum(&thread_counters::bytes_out));
-  e.counter("rsm_proxy_backend_connects_total", "backend connections opened (shared and pinned)", {},
-            sum(&thread_counters::backend_connects));
+  e.counter("rsm_proxy_rejected_connections_total", "connections refused at --max-clients", {},
+            n(st.rejected));
+  e.counter("rsm_proxy_commands_total", "commands forwarded to the master", {},
+            sum(&thread_counters::commands));
+  e.counter("rsm_proxy_client_bytes_in_total", "bytes read from clients", {},
+            sum(&thread_counters::bytes_in));
+  e.counter("rsm_proxy_client_bytes_out_total", "bytes written to clients", {},
+            sum(&thread_counters::bytes_out));
+  e.counter("rsm_proxy_backend_connects_total", "backend connections opened (shared and pinned)",
+            {}, sum(&thread_counters::backend_connects));
   e.counter("rsm_proxy_shared_batches_total",
             "writes to shared backend connections, each a batch of requests", {},
             sum(&thread_counters::backend_writes));
-  e.counter("rsm_proxy_pinned_total", "clients moved from the shared connection to one of their own", {},
+  e.counter("rsm_proxy_pinned_total",
+            "clients moved from the shared connection to one of their own", {},
             sum(&thread_counters::pinned));
-  e.counter("rsm_proxy_lost_replies_total", "error replies for requests whose shared connection failed", {},
+  e.counter("rsm_proxy_lost_replies_total",
+            "error replies for requests whose shared connection failed", {},
             sum(&thread_counters::lost_replies));
-  e.counter("rsm_proxy_slow_clients_closed_total", "clients closed for not reading their replies", {},
-            sum(&thread_counters::slow_closed));
-  e.counter("rsm_proxy_sessions_moved_on_switch_total", "idle pinned sessions reopened on a new master", {},
-            sum(&thread_counters::migrated));
-  e.counter("rsm_proxy_refused_commands_total", "commands refused by the topology policy", {}, n(st.refused));
-  e.counter("rsm_proxy_auth_failures_total", "AUTH attempts to the proxy with a wrong password", {}, n(st.auth_failures));
-  e.counter("rsm_proxy_protocol_errors_total", "clients closed for a protocol error", {}, n(st.protocol_errors));
-  e.counter("rsm_proxy_backend_errors_total", "failed connections to the master", {}, n(st.backend_errors));
-  e.counter("rsm_proxy_no_master_total", "requests answered that no master was verified in time", {}, n(st.no_master));
-  e.counter("rsm_proxy_requests_held_total", "requests that waited for a verified master before being sent", {},
-            n(st.held));
-  if (auto m = st.tracker ? st.tracker->current() : nullptr; m && st.first_reply_generation.load() == m->generation) {
+  e.counter("rsm_proxy_slow_clients_closed_total", "clients closed for not reading their replies",
+            {}, sum(&thread_counters::slow_closed));
+  e.counter("rsm_proxy_sessions_moved_on_switch_total",
+            "idle pinned sessions reopened on a new master", {}, sum(&thread_counters::migrated));
+  e.counter("rsm_proxy_refused_commands_total", "commands refused by the topology policy", {},
+            n(st.refused));
+  e.counter("rsm_proxy_auth_failures_total", "AUTH attempts to the proxy with a wrong password", {},
+            n(st.auth_failures));
+  e.counter("rsm_proxy_protocol_errors_total", "clients closed for a protocol error", {},
+            n(st.protocol_errors));
+  e.counter("rsm_proxy_backend_errors_total", "failed connections to the master", {},
+            n(st.backend_errors));
+  e.counter("rsm_proxy_no_master_total", "requests answered that no master was verified in time",
+            {}, n(st.no_master));
+  e.counter("rsm_proxy_requests_held_total",
+            "requests that waited for a verified master before being sent", {}, n(st.held));
+  if (auto m = st.tracker ? st.tracker->current() : nullptr;
+      m && st.first_reply_generation.load() == m->generation) {
     e.gauge("rsm_proxy_switch_to_first_reply_seconds",
             "from the switch to the current master to the first reply from it", {},
             static_cast<double>(st.first_reply_ns.load()) / 1e9);
   }
-  e.counter("rsm_proxy_idle_closed_total", "clients closed after --client-idle-timeout", {}, n(st.idle_closed));
-  e.counter("rsm_proxy_sessions_closed_on_switch_total", "sessions closed because the master was replaced", {},
-            n(st.killed_on_switch));
+  e.counter("rsm_proxy_idle_closed_total", "clients closed after --client-idle-timeout", {},
+            n(st.idle_closed));
+  e.counter("rsm_proxy_sessions_closed_on_switch_total",
+            "sessions closed because the master was replaced", {}, n(st.killed_on_switch));
   if (st.tracker) {
     auto m = st.tracker->current();
     e.gauge("rsm_proxy_master_up", "1 when a verified master is known", {}, m ? 1 : 0);
-    e.counter("rsm_proxy_master_changes_total", "changes of the verified master (including to none)", {},
-              n(st.master_changes));
-    if (m) e.gauge("rsm_proxy_master_info", "the verified master", {{"addr", m->addr.to_string()}}, 1);
+    e.counter("rsm_proxy_master_changes_total",
+              "changes of the verified master (including to none)", {}, n(st.master_changes));
+    if (m)
+      e.gauge("rsm_proxy_master_info", "the verified master", {{"addr", m->addr.to_string()}}, 1);
     auto health = st.tracker->sentinels();
     e.gauge("rsm_proxy_sentinels", "sentinels known (from discovery)", {}, health.known);
-    e.gauge("rsm_proxy_sentinels_answering", "sentinels that answered the last resolution", {}, health.answering);
+    e.gauge("rsm_proxy_sentinels_answering", "sentinels that answered the last resolution", {},
+            health.answering);
   }
 }
 

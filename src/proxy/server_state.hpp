@@ -20,11 +20,13 @@ struct alignas(64) thread_counters {
   std::atomic<std::uint64_t> bytes_out{0};
   std::atomic<std::uint64_t> backend_connects{0};
   std::atomic<std::uint64_t> backend_writes{0};  // writes to shared connections (batches)
-  std::atomic<std::uint64_t> pinned{0};        // sessions pinned (total)
-  std::atomic<std::uint64_t> lost_replies{0};  // error replies for a lost shared connection
-  std::atomic<std::uint64_t> slow_closed{0};   // clients closed for not reading their replies
-  std::atomic<std::uint64_t> migrated{0};      // sessions moved to a new master
-  void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) { c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed); }
+  std::atomic<std::uint64_t> pinned{0};          // sessions pinned (total)
+  std::atomic<std::uint64_t> lost_replies{0};    // error replies for a lost shared connection
+  std::atomic<std::uint64_t> slow_closed{0};     // clients closed for not reading their replies
+  std::atomic<std::uint64_t> migrated{0};        // sessions moved to a new master
+  void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
+    c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
+  }
 };
 
 /// One data thread's part of the proxy: touched only from that thread (except the counters).
@@ -74,7 +76,9 @@ struct server::state {
     auto claimed = first_reply_claimed.load();
     while (generation > claimed) {
       if (first_reply_claimed.compare_exchange_weak(claimed, generation)) {
-        first_reply_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - since).count());
+        first_reply_ns.store(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                 std::chrono::steady_clock::now() - since)
+                                 .count());
         first_reply_generation.store(generation);
         return;
       }
@@ -91,7 +95,9 @@ struct server::state {
     if (tracker) return tracker->current();
     return std::make_shared<const master_info>(master_info{cfg.master, 0});
   }
-  asio::io_context& context(std::size_t thread) { return rt.data_count() == 0 ? rt.control() : rt.data(thread); }
+  asio::io_context& context(std::size_t thread) {
+    return rt.data_count() == 0 ? rt.control() : rt.data(thread);
+  }
   thread_counters& counters(std::size_t thread) { return threads[thread]->counters; }
 };
 

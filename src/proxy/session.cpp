@@ -22,7 +22,8 @@ constexpr std::size_t k_read_size = 64 * 1024;
 /// last read of `got` bytes filled (`filled`) or did not fill the space it had.
 std::size_t next_read_size(std::size_t size, std::size_t held, std::size_t got, bool filled) {
   if (held == 0 && size > k_read_min && !filled && got < size / 8) return k_read_min;
-  if (size - held < k_read_min / 4 || (filled && size < k_read_size)) return std::max(size * 2, held + k_read_min);
+  if (size - held < k_read_min / 4 || (filled && size < k_read_size))
+    return std::max(size * 2, held + k_read_min);
   return size;
 }
 /// A request longer than this is not held whole: it streams through a pinned connection.
@@ -135,7 +136,8 @@ awaitable<void> session::client_loop() {
           if (!co_await to_backend({}, unpaired_ ? 0 : 1)) co_return;
         }
         if (streaming_) {
-          if (!co_await to_backend(std::string_view(buf_.data() + frame_, scan - frame_), 0)) co_return;
+          if (!co_await to_backend(std::string_view(buf_.data() + frame_, scan - frame_), 0))
+            co_return;
           frame_ = fwd_begin_ = scan;
         }
         break;
@@ -169,7 +171,8 @@ awaitable<void> session::client_loop() {
         if (!co_await pin()) co_return;
       }
       note(t);
-      if (pinned_ && t.selects && t.db >= 0 && !unpaired_) selects_.emplace_back(requests_sent_ + fwd_replies_, t.db);
+      if (pinned_ && t.selects && t.db >= 0 && !unpaired_)
+        selects_.emplace_back(requests_sent_ + fwd_replies_, t.db);
       if (!unpaired_) ++fwd_replies_;
       ++fwd_commands_;
       frame_ = scan;
@@ -203,7 +206,8 @@ awaitable<void> session::client_loop() {
     if (st_->cfg.client_idle_timeout.count() <= 0) {
       // The common case, without a helper coroutine per read (and without the recv that would
       // find nothing: drained_read.hpp).
-      auto [ec, r] = co_await reads.async_read(asio::buffer(buf_.data() + end_, space), use_nothrow);
+      auto [ec, r] =
+          co_await reads.async_read(asio::buffer(buf_.data() + end_, space), use_nothrow);
       if (ec) co_return;
       n = r;
     } else {
@@ -232,7 +236,8 @@ awaitable<std::optional<std::size_t>> session::read_client(std::size_t at) {
     }
     using namespace asio::experimental::awaitable_operators;
     asio::steady_timer timer(client_.get_executor(), idle);
-    auto r = co_await (client_.async_read_some(buffer, use_nothrow) || timer.async_wait(use_nothrow));
+    auto r =
+        co_await (client_.async_read_some(buffer, use_nothrow) || timer.async_wait(use_nothrow));
     if (r.index() == 0) {
       auto [ec, n] = std::get<0>(r);
       if (ec) co_return std::nullopt;
@@ -252,17 +257,20 @@ std::optional<session::local_answer> session::decide(std::string_view frame) {
   if (name.equals_upper("QUIT")) return local_answer{"+OK\r\n", true};
   if (name.equals_upper("AUTH")) {
     if (st_->cfg.requirepass.empty()) {
-      return local_answer{"-ERR AUTH <password> called without any password configured for the default user. "
-                          "Are you sure your configuration is correct?\r\n"};
+      return local_answer{
+          "-ERR AUTH <password> called without any password configured for the default user. "
+          "Are you sure your configuration is correct?\r\n"};
     }
     // AUTH pass, or AUTH default pass.
     auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
-    if (args.size() < 2 || args.size() > 3) return local_answer{"-ERR wrong number of arguments for 'auth' command\r\n"};
+    if (args.size() < 2 || args.size() > 3)
+      return local_answer{"-ERR wrong number of arguments for 'auth' command\r\n"};
     bool ok = args.size() == 2 ? same_secret(args[1], st_->cfg.requirepass)
                                : args[1] == "default" && same_secret(args[2], st_->cfg.requirepass);
     authenticated_ = authenticated_ || ok;
     if (!ok) st_->auth_failures.fetch_add(1, std::memory_order_relaxed);
-    return local_answer{ok ? "+OK\r\n" : "-WRONGPASS invalid username-password pair or user is disabled.\r\n"};
+    return local_answer{ok ? "+OK\r\n"
+                           : "-WRONGPASS invalid username-password pair or user is disabled.\r\n"};
   }
   if (!authenticated_) return local_answer{"-NOAUTH Authentication required.\r\n"};
   if (auto refused = st_->cfg.commands.refusal(name.view(), parser_.first_arg().view())) {
@@ -322,7 +330,7 @@ awaitable<bool> session::flush() {
   if (fwd_begin_ == frame_) co_return !closed_;
   if (!pinned_) {
     auto* sb = co_await route_shared();
-    co_return sb != nullptr && submit_shared();
+    co_return sb != nullptr&& submit_shared();
   }
   auto [bytes, replies] = take_frames();
   co_return co_await to_backend(bytes, replies);
@@ -448,7 +456,8 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
       buf = std::vector<char>(size);
     }
     // Slow client: stop reading Redis until it catches up.
-    while (s.out_.size() > s.st_->cfg.client_output_soft_limit && !s.closed_ && epoch == s.backend_epoch_) {
+    while (s.out_.size() > s.st_->cfg.client_output_soft_limit && !s.closed_ &&
+           epoch == s.backend_epoch_) {
       co_await s.wait();
     }
     if (s.closed_ || epoch != s.backend_epoch_) co_return;
@@ -478,7 +487,8 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
         auto step = s.replies_.parse(data.substr(pos));
         pos += step.consumed;
         if (step.what == resp::parse_step::kind::error) {
-          log::warn("proxy", "backend sent malformed RESP", {{"error", s.replies_.error_message()}});
+          log::warn("proxy", "backend sent malformed RESP",
+                    {{"error", s.replies_.error_message()}});
           s.close();
           co_return;
         }
@@ -495,7 +505,8 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
         ++s.replies_done_;
         ++frames;
         // "Look the master up again now" (verbatim to the client all the same).
-        if (s.st_->tracker && s.replies_.type() == '-' && asks_for_a_new_master(s.replies_.error_prefix().view())) {
+        if (s.st_->tracker && s.replies_.type() == '-' &&
+            asks_for_a_new_master(s.replies_.error_prefix().view())) {
           s.st_->tracker->suspect();
         }
       }

@@ -100,7 +100,7 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::shared_ptr<shared_backend> sb_;
   tcp::socket backend_;
   bool backend_open_ = false;
-  bool listed_ = false;            // in the thread's list of pinned sessions
+  bool listed_ = false;           // in the thread's list of pinned sessions
   bool backend_replied_ = false;  // the pinned connection's first reply came (switch metrics)
   std::uint64_t backend_epoch_ = 0;
   std::uint64_t generation_ = 0;

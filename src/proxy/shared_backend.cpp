@@ -42,7 +42,8 @@ void shared_backend::start(std::chrono::steady_clock::time_point not_before) {
   asio::co_spawn(socket_.get_executor(), run(self), asio::detached);
 }
 
-void shared_backend::submit(const std::shared_ptr<reply_sink>& who, std::string_view frames, std::size_t replies) {
+void shared_backend::submit(const std::shared_ptr<reply_sink>& who, std::string_view frames,
+                            std::size_t replies) {
   out_.append(frames);
   unsent_replies_ += replies;
   if (replies > 0) {
@@ -107,7 +108,8 @@ awaitable<void> shared_backend::write_loop(std::shared_ptr<shared_backend> self)
       self->unsent_replies_ = 0;
     }
     self->st_->counters(self->thread_).add(self->st_->counters(self->thread_).backend_writes);
-    auto [ec, n] = co_await asio::async_write(self->socket_, asio::buffer(self->sending_), use_nothrow);
+    auto [ec, n] =
+        co_await asio::async_write(self->socket_, asio::buffer(self->sending_), use_nothrow);
     if (ec) {
       self->fail("connection to master " + self->master_.to_string() + " lost: " + ec.message() +
                  " (the command may or may not have run)");
@@ -133,7 +135,8 @@ awaitable<bool> shared_backend::wait_for_head() {
     timer.expires_after(std::chrono::milliseconds(2));
     co_await timer.async_wait(use_nothrow);
     if (failed_ || !socket_.is_open()) co_return false;
-    if (fifo_.empty() || fifo_.front().sink != sink || sink->buffered() <= st_->cfg.client_output_soft_limit) {
+    if (fifo_.empty() || fifo_.front().sink != sink ||
+        sink->buffered() <= st_->cfg.client_output_soft_limit) {
       co_return true;
     }
     auto now = std::chrono::steady_clock::now();
@@ -142,8 +145,9 @@ awaitable<bool> shared_backend::wait_for_head() {
       since = now;
     } else if (now - since >= st_->cfg.client_output_stall) {
       st_->counters(thread_).add(st_->counters(thread_).slow_closed);
-      log::warn("proxy", "closing a client that stopped reading its replies",
-                {{"buffered", sink->buffered()}, {"stalled", to_string(st_->cfg.client_output_stall)}});
+      log::warn(
+          "proxy", "closing a client that stopped reading its replies",
+          {{"buffered", sink->buffered()}, {"stalled", to_string(st_->cfg.client_output_stall)}});
       sink->close_slow();
       co_return true;
     }
@@ -176,7 +180,8 @@ awaitable<void> shared_backend::read_loop() {
     bool partial = false;
     while (pos < data.size()) {
       if (fifo_.empty()) {
-        log::warn("proxy", "the master sent a reply nobody asked for", {{"master", master_.to_string()}});
+        log::warn("proxy", "the master sent a reply nobody asked for",
+                  {{"master", master_.to_string()}});
         fail("the master sent a reply nobody asked for");
         co_return;
       }
@@ -195,7 +200,8 @@ awaitable<void> shared_backend::read_loop() {
         replied_ = true;
         st_->first_reply(generation_, switched_at_);
       }
-      if (st_->tracker && parser_.type() == '-' && asks_for_a_new_master(parser_.error_prefix().view())) {
+      if (st_->tracker && parser_.type() == '-' &&
+          asks_for_a_new_master(parser_.error_prefix().view())) {
         st_->tracker->suspect();  // verbatim to the client all the same
       }
       ++frames;
@@ -251,8 +257,8 @@ void shared_backend::retire(duration grace) {
   grace_.async_wait([self = shared_from_this()](error_code ec) {
     if (ec || self->failed_ || !self->socket_.is_open()) return;
     if (!self->fifo_.empty()) {
-      self->fail("the master changed while the command was in flight to " + self->master_.to_string() +
-                 " (it may or may not have run)");
+      self->fail("the master changed while the command was in flight to " +
+                 self->master_.to_string() + " (it may or may not have run)");
     }
   });
 }
@@ -289,7 +295,9 @@ void shared_backend::fail(std::string_view why) {
   }
   if (lost > 0) {
     st_->counters(thread_).add(st_->counters(thread_).lost_replies, lost);
-    log::warn("proxy", "shared backend connection failed", {{"master", master_.to_string()}, {"replies_lost", lost}, {"reason", std::string(why)}});
+    log::warn(
+        "proxy", "shared backend connection failed",
+        {{"master", master_.to_string()}, {"replies_lost", lost}, {"reason", std::string(why)}});
   }
   close();
 }

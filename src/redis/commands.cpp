@@ -47,7 +47,7 @@ awaitable<result<void>> async_replicaof(connection& c, std::optional<address> ma
 }
 
 awaitable<result<std::map<std::string, std::string>>> async_config_get(connection& c,
-                                                                        std::string pattern) {
+                                                                       std::string pattern) {
   auto r = check(co_await c.async_exec(resp::command{"CONFIG", "GET", pattern}));
   if (!r) co_return r.error();
   if (!r->is_array() || r->elements.size() % 2 != 0) {

@@ -14,7 +14,9 @@ connection& connection::operator=(connection&& other) noexcept {
   }
   return *this;
 }
-connection::~connection() { close(); }
+connection::~connection() {
+  close();
+}
 
 awaitable<result<connection>> connection::async_connect(options opts) {
   auto o = co_await async_open(opts);
@@ -39,12 +41,16 @@ awaitable<result<std::vector<resp::reply>>> connection::async_exec(
   co_return co_await l->async_exec(std::move(cmds));
 }
 
-bool connection::is_open() const { return link_ && link_->is_open(); }
+bool connection::is_open() const {
+  return link_ && link_->is_open();
+}
 
 void connection::close() {
   if (link_) link_->fail(error(errc::not_connected, "connection closed"));
 }
 
-const options& connection::opts() const { return link_->opts(); }
+const options& connection::opts() const {
+  return link_->opts();
+}
 
 }  // namespace rsm::redis

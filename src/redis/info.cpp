@@ -2,8 +2,8 @@
 
 #include <cctype>
 #include <charconv>
-#include <limits>
 #include <cstdlib>
+#include <limits>
 
 namespace rsm::redis {
 namespace {
@@ -22,7 +22,9 @@ std::string lower(std::string_view s) {
 
 }  // namespace
 
-bool info::has_section(std::string_view s) const { return sections_.find(lower(s)) != sections_.end(); }
+bool info::has_section(std::string_view s) const {
+  return sections_.find(lower(s)) != sections_.end();
+}
 
 info::fields& info::section(std::string_view name) {
   auto key = lower(name);
@@ -82,7 +84,9 @@ long long info::total_keys() const {
     const auto& text = k->second;
     auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), n);
     if (ec != std::errc() || p != text.data() + text.size() || n < 0) continue;
-    total = n > std::numeric_limits<long long>::max() - total ? std::numeric_limits<long long>::max() : total + n;
+    total = n > std::numeric_limits<long long>::max() - total
+                ? std::numeric_limits<long long>::max()
+                : total + n;
   }
   return total;
 }

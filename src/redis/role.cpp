@@ -4,9 +4,12 @@ namespace rsm::redis {
 
 std::string_view to_string(role_info::kind k) {
   switch (k) {
-    case role_info::kind::master: return "master";
-    case role_info::kind::replica: return "replica";
-    case role_info::kind::sentinel: return "sentinel";
+    case role_info::kind::master:
+      return "master";
+    case role_info::kind::replica:
+      return "replica";
+    case role_info::kind::sentinel:
+      return "sentinel";
   }
   return "?";
 }
@@ -26,9 +29,9 @@ result<role_info> parse_role(const resp::reply& r) {
       if (!rep.is_array() || rep.elements.size() < 3) return bad();
       auto port = rep.elements[1].as_integer();
       if (!port || *port <= 0 || *port > 65535) return bad();
-      out.replicas.push_back({address{rep.elements[0].as_text().value_or(""),
-                                      static_cast<std::uint16_t>(*port)},
-                              rep.elements[2].as_integer().value_or(0)});
+      out.replicas.push_back(
+          {address{rep.elements[0].as_text().value_or(""), static_cast<std::uint16_t>(*port)},
+           rep.elements[2].as_integer().value_or(0)});
     }
     return out;
   }

@@ -59,7 +59,9 @@ subscriber& subscriber::operator=(subscriber&& other) noexcept {
   }
   return *this;
 }
-subscriber::~subscriber() { close(); }
+subscriber::~subscriber() {
+  close();
+}
 
 awaitable<result<subscriber>> subscriber::async_connect(options opts) {
   auto o = co_await async_open(opts);
@@ -89,7 +91,9 @@ awaitable<result<message>> subscriber::async_receive(duration timeout) {
   co_return to_message(*r);
 }
 
-bool subscriber::is_open() const { return link_ && link_->is_open(); }
+bool subscriber::is_open() const {
+  return link_ && link_->is_open();
+}
 
 void subscriber::close() {
   if (link_) link_->fail(error(errc::not_connected, "subscriber closed"));

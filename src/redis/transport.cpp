@@ -15,9 +15,8 @@ awaitable<result<tcp::socket>> async_tcp_connect(address server) {
   auto ex = co_await asio::this_coro::executor;
   tcp::resolver resolver(ex);
   std::string host = server.host.empty() ? "127.0.0.1" : server.host;
-  auto [rec, endpoints] = co_await resolver.async_resolve(host, std::to_string(server.port),
-                                                          tcp::resolver::numeric_service,
-                                                          use_nothrow);
+  auto [rec, endpoints] = co_await resolver.async_resolve(
+      host, std::to_string(server.port), tcp::resolver::numeric_service, use_nothrow);
   if (rec) co_return error(errc::resolve_failed, host + ": " + rec.message());
   tcp::socket socket(ex);
   auto [ec, ep] = co_await asio::async_connect(socket, endpoints, use_nothrow);
@@ -35,7 +34,8 @@ awaitable<result<opened>> async_handshake(tcp::socket socket, options opts) {
     cmds.push_back(std::move(auth));
   }
   if (opts.db != 0) cmds.push_back(resp::command{"SELECT", std::to_string(opts.db)});
-  if (!opts.client_name.empty()) cmds.push_back(resp::command{"CLIENT", "SETNAME", opts.client_name});
+  if (!opts.client_name.empty())
+    cmds.push_back(resp::command{"CLIENT", "SETNAME", opts.client_name});
 
   resp::reply_reader reader(opts.max_reply_bytes);
   if (cmds.empty()) co_return opened{std::move(socket), std::move(reader)};

@@ -47,7 +47,8 @@ bool redis_string2ll(std::string_view s, long long& out) {
     v = v * 10 + d;
   }
   if (negative) {
-    if (v > static_cast<unsigned long long>(std::numeric_limits<long long>::max()) + 1) return false;
+    if (v > static_cast<unsigned long long>(std::numeric_limits<long long>::max()) + 1)
+      return false;
     out = static_cast<long long>(0 - v);
   } else {
     if (v > static_cast<unsigned long long>(std::numeric_limits<long long>::max())) return false;
@@ -75,19 +76,31 @@ bool split_inline(std::string_view line, std::vector<std::string>& out) {
     while (!done) {
       if (inq) {
         if (p >= line.size()) return false;
-        if (line[p] == '\\' && p + 3 < line.size() && line[p + 1] == 'x' && hex_digit(line[p + 2]) >= 0 &&
-            hex_digit(line[p + 3]) >= 0) {
+        if (line[p] == '\\' && p + 3 < line.size() && line[p + 1] == 'x' &&
+            hex_digit(line[p + 2]) >= 0 && hex_digit(line[p + 3]) >= 0) {
           cur += static_cast<char>(hex_digit(line[p + 2]) * 16 + hex_digit(line[p + 3]));
           p += 3;
         } else if (line[p] == '\\' && p + 1 < line.size()) {
           ++p;
           switch (line[p]) {
-            case 'n': cur += '\n'; break;
-            case 'r': cur += '\r'; break;
-            case 't': cur += '\t'; break;
-            case 'b': cur += '\b'; break;
-            case 'a': cur += '\a'; break;
-            default: cur += line[p]; break;
+            case 'n':
+              cur += '\n';
+              break;
+            case 'r':
+              cur += '\r';
+              break;
+            case 't':
+              cur += '\t';
+              break;
+            case 'b':
+              cur += '\b';
+              break;
+            case 'a':
+              cur += '\a';
+              break;
+            default:
+              cur += line[p];
+              break;
           }
         } else if (line[p] == '"') {
           if (p + 1 < line.size() && !space(line[p + 1])) return false;
@@ -112,10 +125,22 @@ bool split_inline(std::string_view line, std::vector<std::string>& out) {
           break;
         }
         switch (line[p]) {
-          case ' ': case '\n': case '\r': case '\t': case '\0': done = true; break;
-          case '"': inq = true; break;
-          case '\'': insq = true; break;
-          default: cur += line[p]; break;
+          case ' ':
+          case '\n':
+          case '\r':
+          case '\t':
+          case '\0':
+            done = true;
+            break;
+          case '"':
+            inq = true;
+            break;
+          case '\'':
+            insq = true;
+            break;
+          default:
+            cur += line[p];
+            break;
         }
       }
       if (p < line.size()) ++p;
@@ -153,13 +178,15 @@ bool request_parser::parse_whole(std::string_view in, std::size_t& pos) {
   // "<digits>\r?" at p: the byte after '\r' is taken for '\n' unseen, as Redis does.
   auto count = [&](long long& n) {
     auto cr = in.find('\r', p);
-    if (cr == std::string_view::npos || cr + 1 >= in.size() || cr - p + 1 > limits_.max_inline) return false;
+    if (cr == std::string_view::npos || cr + 1 >= in.size() || cr - p + 1 > limits_.max_inline)
+      return false;
     if (!redis_string2ll(in.substr(p, cr - p), n)) return false;
     p = cr + 2;
     return true;
   };
   long long args = 0;
-  if (!count(args) || args <= 0 || args > static_cast<long long>(limits_.max_multibulk)) return false;
+  if (!count(args) || args <= 0 || args > static_cast<long long>(limits_.max_multibulk))
+    return false;
   for (long long i = 0; i < args; ++i) {
     if (p >= in.size() || in[p] != '$') return false;
     ++p;
@@ -213,12 +240,14 @@ parse_step request_parser::parse(std::string_view in) {
           bool ok = redis_string2ll(header_, n);
           header_.clear();
           if (mbulk) {
-            if (!ok || n > static_cast<long long>(limits_.max_multibulk)) return fail("invalid multibulk length", pos);
+            if (!ok || n > static_cast<long long>(limits_.max_multibulk))
+              return fail("invalid multibulk length", pos);
             if (n <= 0) return step_end(parse_step::kind::frame_end);  // ignored by Redis
             argc_ = args_left_ = static_cast<std::size_t>(n);
             st_ = state::bulk_header;
           } else {
-            if (!ok || n < 0 || n > static_cast<long long>(limits_.max_bulk)) return fail("invalid bulk length", pos);
+            if (!ok || n < 0 || n > static_cast<long long>(limits_.max_bulk))
+              return fail("invalid bulk length", pos);
             bulk_left_ = static_cast<std::size_t>(n);
             st_ = state::bulk_data;
           }
@@ -322,7 +351,8 @@ bool reply_parser::parse_whole(std::string_view in, std::size_t& pos) {
   // A line ending in CRLF at p, bounded as the state machine bounds it: [p, cr).
   auto line = [&](std::string_view& out) {
     auto cr = in.find('\r', p);
-    if (cr == std::string_view::npos || cr + 1 >= in.size() || in[cr + 1] != '\n' || cr - p + 1 > limits_.max_line) {
+    if (cr == std::string_view::npos || cr + 1 >= in.size() || in[cr + 1] != '\n' ||
+        cr - p + 1 > limits_.max_line) {
       return false;
     }
     out = in.substr(p, cr - p);
@@ -335,17 +365,26 @@ bool reply_parser::parse_whole(std::string_view in, std::size_t& pos) {
     char t = in[p++];
     std::string_view l;
     switch (t) {
-      case '+': case '-': case ':': case ',': case '#': case '_': case '(':
+      case '+':
+      case '-':
+      case ':':
+      case ',':
+      case '#':
+      case '_':
+      case '(':
         if (!line(l)) return false;
         if (top && t == '-') error_prefix_.append(l);
         return true;
-      case '$': case '!': case '=': {
+      case '$':
+      case '!':
+      case '=': {
         long long n = 0;
         if (!line(l) || !redis_string2ll(l, n)) return false;
         if (n == -1 && t == '$') return true;
         if (n < 0 || static_cast<unsigned long long>(n) > limits_.max_bulk) return false;
         auto size = static_cast<std::size_t>(n);
-        if (in.size() - p < size + 2 || in[p + size] != '\r' || in[p + size + 1] != '\n') return false;
+        if (in.size() - p < size + 2 || in[p + size] != '\r' || in[p + size + 1] != '\n')
+          return false;
         if (top && t == '!') error_prefix_.append(in.substr(p, size));
         p += size + 2;
         return true;
@@ -362,7 +401,9 @@ bool reply_parser::parse_whole(std::string_view in, std::size_t& pos) {
     long long n = 0;
     if (!line(l) || !redis_string2ll(l, n)) return false;
     if (n < -1) return false;
-    if (n > 0 && (static_cast<unsigned long long>(n) > limits_.max_aggregate || limits_.max_depth == 0)) return false;
+    if (n > 0 &&
+        (static_cast<unsigned long long>(n) > limits_.max_aggregate || limits_.max_depth == 0))
+      return false;
     for (long long i = 0; i < n; ++i) {
       if (!value(false)) return false;
     }
@@ -389,14 +430,29 @@ parse_step reply_parser::parse(std::string_view in) {
         cur_type_ = t;
         line_.clear();
         switch (t) {
-          case '+': case '-': case ':': case ',': case '#': case '_': case '(':
+          case '+':
+          case '-':
+          case ':':
+          case ',':
+          case '#':
+          case '_':
+          case '(':
             st_ = state::line;
             break;
-          case '$': case '!': case '=': case '*': case '%': case '~': case '>': case '|':
+          case '$':
+          case '!':
+          case '=':
+          case '*':
+          case '%':
+          case '~':
+          case '>':
+          case '|':
             st_ = state::length;
             break;
           default: {
-            std::string shown = (t >= 0x20 && t < 0x7f) ? std::string(1, t) : "\\x" + std::to_string(static_cast<unsigned char>(t));
+            std::string shown = (t >= 0x20 && t < 0x7f)
+                                    ? std::string(1, t)
+                                    : "\\x" + std::to_string(static_cast<unsigned char>(t));
             return fail("unexpected type byte '" + shown + "'", pos);
           }
         }
@@ -416,8 +472,10 @@ parse_step reply_parser::parse(std::string_view in) {
             break;
           }
           long long n = 0;
-          if (!redis_string2ll(line_, n)) return fail("invalid length '" + line_.substr(0, 20) + "'", pos);
-          bool aggregate = cur_type_ == '*' || cur_type_ == '%' || cur_type_ == '~' || cur_type_ == '>' || cur_type_ == '|';
+          if (!redis_string2ll(line_, n))
+            return fail("invalid length '" + line_.substr(0, 20) + "'", pos);
+          bool aggregate = cur_type_ == '*' || cur_type_ == '%' || cur_type_ == '~' ||
+                           cur_type_ == '>' || cur_type_ == '|';
           if (n == -1 && (cur_type_ == '$' || cur_type_ == '*')) {  // RESP2 nulls
             st_ = state::type;
             if (value_done()) return {parse_step::kind::frame_end, pos};
@@ -425,7 +483,8 @@ parse_step reply_parser::parse(std::string_view in) {
           }
           if (n < 0) return fail("negative length", pos);
           if (!aggregate) {
-            if (static_cast<unsigned long long>(n) > limits_.max_bulk) return fail("bulk too large", pos);
+            if (static_cast<unsigned long long>(n) > limits_.max_bulk)
+              return fail("bulk too large", pos);
             bulk_left_ = static_cast<std::size_t>(n);
             st_ = state::bulk_data;
             break;
@@ -439,7 +498,8 @@ parse_step reply_parser::parse(std::string_view in) {
             if (value_done()) return {parse_step::kind::frame_end, pos};
             break;
           }
-          if (stack_.size() >= limits_.max_depth) return fail("nesting deeper than " + std::to_string(limits_.max_depth), pos);
+          if (stack_.size() >= limits_.max_depth)
+            return fail("nesting deeper than " + std::to_string(limits_.max_depth), pos);
           stack_.push_back(count);
           stack_types_.push_back(cur_type_);
           break;
@@ -448,7 +508,8 @@ parse_step reply_parser::parse(std::string_view in) {
         auto end = cr == std::string_view::npos ? in.size() : cr + 1;
         line_.append(in.substr(pos, end - pos));
         pos = end;
-        if (line_.size() > limits_.max_line) return fail("line longer than " + std::to_string(limits_.max_line) + " bytes", pos);
+        if (line_.size() > limits_.max_line)
+          return fail("line longer than " + std::to_string(limits_.max_line) + " bytes", pos);
         break;
       }
       case state::bulk_data: {

@@ -21,10 +21,14 @@ std::optional<long long> reply::as_integer() const {
 
 std::string reply::to_debug_string() const {
   switch (type) {
-    case kind::nil: return "nil";
-    case kind::integer: return std::to_string(integer);
-    case kind::status: return "+" + str;
-    case kind::error: return "-" + str;
+    case kind::nil:
+      return "nil";
+    case kind::integer:
+      return std::to_string(integer);
+    case kind::status:
+      return "+" + str;
+    case kind::error:
+      return "-" + str;
     case kind::string: {
       std::string out = "\"";
       for (unsigned char c : str) {

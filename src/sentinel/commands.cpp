@@ -23,7 +23,8 @@ std::string get(const fields& f, std::string_view key) {
 result<std::vector<fields>> to_field_list(const result<resp::reply>& r, std::string_view what) {
   if (!r) return r.error();
   if (r->is_error()) return error(errc::error_reply, r->str);
-  if (!r->is_array()) return error(errc::unexpected_reply, std::string(what) + ": " + r->to_debug_string());
+  if (!r->is_array())
+    return error(errc::unexpected_reply, std::string(what) + ": " + r->to_debug_string());
   std::vector<fields> out;
   for (const auto& e : r->elements) {
     auto f = to_fields(e);
@@ -118,9 +119,9 @@ awaitable<result<std::string>> async_ckquorum(redis::connection& c, std::string 
 
 awaitable<result<void>> async_monitor(redis::connection& c, std::string name, address master,
                                       int quorum) {
-  co_return redis::expect_ok(co_await c.async_exec(resp::command{
-      "SENTINEL", "MONITOR", name, master.host, std::to_string(master.port),
-      std::to_string(quorum)}));
+  co_return redis::expect_ok(
+      co_await c.async_exec(resp::command{"SENTINEL", "MONITOR", name, master.host,
+                                          std::to_string(master.port), std::to_string(quorum)}));
 }
 
 awaitable<result<void>> async_remove(redis::connection& c, std::string name) {

@@ -11,7 +11,9 @@ namespace {
 
 // Read from `co_await asio::this_coro::cancellation_state` (co_awaiting a helper coroutine
 // after a cancellation would throw instead).
-bool is_cancelled(const asio::cancellation_state& cs) { return cs.cancelled() != asio::cancellation_type::none; }
+bool is_cancelled(const asio::cancellation_state& cs) {
+  return cs.cancelled() != asio::cancellation_type::none;
+}
 
 }  // namespace
 

@@ -24,13 +24,18 @@ void describe_map(std::string& out, const std::map<int, address>& m) {
 
 }  // namespace
 
-std::string_view to_string(role r) { return r == role::redis ? "redis" : "sentinel"; }
+std::string_view to_string(role r) {
+  return r == role::redis ? "redis" : "sentinel";
+}
 
 std::string_view to_string(change::kind k) {
   switch (k) {
-    case change::kind::added: return "added";
-    case change::kind::removed: return "removed";
-    case change::kind::moved: return "moved";
+    case change::kind::added:
+      return "added";
+    case change::kind::removed:
+      return "removed";
+    case change::kind::moved:
+      return "moved";
   }
   return "?";
 }

@@ -94,7 +94,9 @@ result<child> child::start(const std::vector<std::string>& argv, const std::stri
   return child(pid);
 }
 
-child::child(child&& o) noexcept : pid_(o.pid_) { o.pid_ = -1; }
+child::child(child&& o) noexcept : pid_(o.pid_) {
+  o.pid_ = -1;
+}
 
 child& child::operator=(child&& o) noexcept {
   if (this != &o) {
@@ -105,7 +107,9 @@ child& child::operator=(child&& o) noexcept {
   return *this;
 }
 
-child::~child() { stop(duration(0)); }
+child::~child() {
+  stop(duration(0));
+}
 
 std::optional<int> child::poll() {
   if (pid_ <= 0) return std::nullopt;
@@ -142,7 +146,8 @@ void child::stop(duration grace) {
 std::string describe_exit(int s) {
   if (WIFEXITED(s)) return "exited with status " + std::to_string(WEXITSTATUS(s));
   if (WIFSIGNALED(s)) {
-    return "killed by signal " + std::to_string(WTERMSIG(s)) + " (" + ::strsignal(WTERMSIG(s)) + ")";
+    return "killed by signal " + std::to_string(WTERMSIG(s)) + " (" + ::strsignal(WTERMSIG(s)) +
+           ")";
   }
   return "ended (wait status " + std::to_string(s) + ")";
 }

@@ -54,7 +54,8 @@ std::vector<lainlet::proc> layout::procs(const std::string& redis_proc,
                                          const std::string& sentinel_proc) const {
   std::vector<lainlet::proc> out;
   for (const auto& n : nodes) {
-    out.push_back({n.what == node::kind::redis ? redis_proc : sentinel_proc, n.instance, host, n.port});
+    out.push_back(
+        {n.what == node::kind::redis ? redis_proc : sentinel_proc, n.instance, host, n.port});
   }
   return out;
 }

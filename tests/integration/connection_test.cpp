@@ -1,7 +1,7 @@
 // The control-plane RESP client against real redis-server processes.
-#include "rsm/redis/commands.hpp"
 #include "rsm/redis/connection.hpp"
 #include "rsm/net/timeout.hpp"
+#include "rsm/redis/commands.hpp"
 #include "support/client.hpp"
 #include "support/deadline.hpp"
 #include "support/process.hpp"
@@ -14,7 +14,6 @@ using namespace rsm;
 using namespace std::chrono_literals;
 using rsm::test::run_with_deadline;
 using rsm::test::server_process;
-
 
 TEST_CASE("pipelined commands are answered in order", "[integration][client]") {
   auto srv = server_process::redis();
@@ -172,7 +171,8 @@ TEST_CASE("AUTH and SELECT on connect", "[integration][client]") {
   }(srv->addr()));
 }
 
-TEST_CASE("ROLE and INFO and REPLICAOF and CONFIG helpers on real servers", "[integration][client]") {
+TEST_CASE("ROLE and INFO and REPLICAOF and CONFIG helpers on real servers",
+          "[integration][client]") {
   auto master = server_process::redis();
   auto replica = server_process::redis();
   run_with_deadline([](address m, address r) -> awaitable<void> {

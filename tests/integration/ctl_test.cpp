@@ -13,8 +13,8 @@
 
 #include <catch2/catch.hpp>
 
-#include <regex>
 #include <memory>
+#include <regex>
 #include <thread>
 
 using namespace rsm;
@@ -58,8 +58,9 @@ awaitable<int> passes_until(ctl::controller& c, Pred done, int max_passes = 60) 
 
 bool replicates(const test::server_process& s, const address& master) {
   auto r = s.command({"ROLE"});
-  return r.elements.size() >= 4 && r.elements[0].str == "slave" && r.elements[1].str == master.host &&
-         r.elements[2].as_integer() == master.port && r.elements[3].str == "connected";
+  return r.elements.size() >= 4 && r.elements[0].str == "slave" &&
+         r.elements[1].str == master.host && r.elements[2].as_integer() == master.port &&
+         r.elements[3].str == "connected";
 }
 
 std::optional<address> monitored(const test::server_process& s, const std::string& name) {
@@ -68,7 +69,8 @@ std::optional<address> monitored(const test::server_process& s, const std::strin
   return address{r.elements[0].str, static_cast<std::uint16_t>(std::stoi(r.elements[1].str))};
 }
 
-std::string sentinel_field(const test::server_process& s, const std::string& name, const std::string& field) {
+std::string sentinel_field(const test::server_process& s, const std::string& name,
+                           const std::string& field) {
   auto r = s.command({"SENTINEL", "MASTER", name});
   for (std::size_t i = 0; i + 1 < r.elements.size(); i += 2) {
     if (r.elements[i].str == field) return r.elements[i + 1].str;
@@ -80,49 +82,57 @@ std::string sentinel_field(const test::server_process& s, const std::string& nam
 
 TEST_CASE("ctl bootstraps a group from nothing in one pass", "[integration][ctl]") {
   test::group g(test::group::unconfigured);
-  run_with_deadline([](test::group* g) -> awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    lainlet::emulator emu(ex, {});
-    emu.set_data(g->procwatcher_json());
-    asio::co_spawn(ex, emu.async_run(), asio::detached);
-    ctl::controller c(ex, fast_settings(), discovery::make_lainlet(lainlet_for(emu.local_address())));
-    bool found = co_await c.async_discover(5s);
-    REQUIRE(found);
-    auto first = co_await c.async_pass("test");
-    CHECK(first.plan.rule == "b");
-    for (const auto& o : first.outcomes) {
-      INFO(o.act.describe() << ": " << o.detail);
-      CHECK(o.result == ctl::outcome::status::done);
-    }
-    auto master = g->redis[0]->addr();
-    g->await_settled(master);  // every replica linked, every sentinel sees them all
-    for (const auto& s : g->sentinels) {
-      CHECK(monitored(*s, g->master_name) == master);
-      CHECK(sentinel_field(*s, g->master_name, "quorum") == "2");
-      CHECK(sentinel_field(*s, g->master_name, "down-after-milliseconds") == "1000");
-    }
-    auto second = co_await c.async_pass("test");
-    CHECK(second.plan.actions.empty());
-    CHECK(second.assessment.level == observe::health::healthy);
-    emu.stop();
-  }(&g), 60s);
+  run_with_deadline(
+      [](test::group* g) -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        lainlet::emulator emu(ex, {});
+        emu.set_data(g->procwatcher_json());
+        asio::co_spawn(ex, emu.async_run(), asio::detached);
+        ctl::controller c(ex, fast_settings(),
+                          discovery::make_lainlet(lainlet_for(emu.local_address())));
+        bool found = co_await c.async_discover(5s);
+        REQUIRE(found);
+        auto first = co_await c.async_pass("test");
+        CHECK(first.plan.rule == "b");
+        for (const auto& o : first.outcomes) {
+          INFO(o.act.describe() << ": " << o.detail);
+          CHECK(o.result == ctl::outcome::status::done);
+        }
+        auto master = g->redis[0]->addr();
+        g->await_settled(master);  // every replica linked, every sentinel sees them all
+        for (const auto& s : g->sentinels) {
+          CHECK(monitored(*s, g->master_name) == master);
+          CHECK(sentinel_field(*s, g->master_name, "quorum") == "2");
+          CHECK(sentinel_field(*s, g->master_name, "down-after-milliseconds") == "1000");
+        }
+        auto second = co_await c.async_pass("test");
+        CHECK(second.plan.actions.empty());
+        CHECK(second.assessment.level == observe::health::healthy);
+        emu.stop();
+      }(&g),
+      60s);
 }
 
 TEST_CASE("ctl makes the only node with data the master and loses no key", "[integration][ctl]") {
   test::group g(test::group::unconfigured);
-  for (int i = 0; i < 100; ++i) g.redis[1]->command({"SET", "key:" + std::to_string(i), std::to_string(i)});
-  run_with_deadline([](test::group* g) -> awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    auto s = fast_settings();
-    ctl::controller c(ex, s, discovery::make_static(topology::from_lists(
-                                 {g->redis[0]->addr(), g->redis[1]->addr(), g->redis[2]->addr()},
-                                 {g->sentinels[0]->addr(), g->sentinels[1]->addr(), g->sentinels[2]->addr()})));
-    bool found = co_await c.async_discover(5s);
-    REQUIRE(found);
-    auto p = co_await c.async_pass("test");
-    CHECK(p.plan.master == g->redis[1]->addr());
-    co_return;
-  }(&g), 30s);
+  for (int i = 0; i < 100; ++i)
+    g.redis[1]->command({"SET", "key:" + std::to_string(i), std::to_string(i)});
+  run_with_deadline(
+      [](test::group* g) -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto s = fast_settings();
+        ctl::controller c(
+            ex, s,
+            discovery::make_static(topology::from_lists(
+                {g->redis[0]->addr(), g->redis[1]->addr(), g->redis[2]->addr()},
+                {g->sentinels[0]->addr(), g->sentinels[1]->addr(), g->sentinels[2]->addr()})));
+        bool found = co_await c.async_discover(5s);
+        REQUIRE(found);
+        auto p = co_await c.async_pass("test");
+        CHECK(p.plan.master == g->redis[1]->addr());
+        co_return;
+      }(&g),
+      30s);
   g.await_settled(g.redis[1]->addr());
   for (auto* node : {g.redis[0].get(), g.redis[1].get(), g.redis[2].get()}) {
     CHECK(node->command({"DBSIZE"}).integer == 100);
@@ -139,22 +149,26 @@ TEST_CASE("ctl repairs a replica pointed elsewhere and re-registers a reset sent
   REQUIRE(r.is_ok());
   g.sentinels[2]->restart(std::vector<std::string>{});
   REQUIRE_FALSE(monitored(*g.sentinels[2], g.master_name));
-  run_with_deadline([](test::group* g) -> awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    ctl::controller c(ex, fast_settings(), discovery::make_static(topology::from_lists(
-                                               {g->redis[0]->addr(), g->redis[1]->addr(), g->redis[2]->addr()},
-                                               {g->sentinels[0]->addr(), g->sentinels[1]->addr(), g->sentinels[2]->addr()})));
-    bool found = co_await c.async_discover(5s);
-    REQUIRE(found);
-    auto p = co_await c.async_pass("test");
-    std::vector<std::string> kinds;
-    for (const auto& o : p.outcomes) {
-      INFO(o.act.describe() << ": " << o.detail);
-      CHECK(o.result == ctl::outcome::status::done);
-      kinds.emplace_back(ctl::to_string(o.act.what));
-    }
-    CHECK(kinds == std::vector<std::string>{"sentinel-monitor", "replicaof"});
-  }(&g), 30s);
+  run_with_deadline(
+      [](test::group* g) -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        ctl::controller c(
+            ex, fast_settings(),
+            discovery::make_static(topology::from_lists(
+                {g->redis[0]->addr(), g->redis[1]->addr(), g->redis[2]->addr()},
+                {g->sentinels[0]->addr(), g->sentinels[1]->addr(), g->sentinels[2]->addr()})));
+        bool found = co_await c.async_discover(5s);
+        REQUIRE(found);
+        auto p = co_await c.async_pass("test");
+        std::vector<std::string> kinds;
+        for (const auto& o : p.outcomes) {
+          INFO(o.act.describe() << ": " << o.detail);
+          CHECK(o.result == ctl::outcome::status::done);
+          kinds.emplace_back(ctl::to_string(o.act.what));
+        }
+        CHECK(kinds == std::vector<std::string>{"sentinel-monitor", "replicaof"});
+      }(&g),
+      30s);
   CHECK(monitored(*g.sentinels[2], g.master_name) == master);
   g.await_settled(master);
 }
@@ -164,46 +178,51 @@ TEST_CASE("ctl follows an instance that moved to a new port and resets stale sen
   test::group g;
   auto master = g.redis[0]->addr();
   auto old2 = g.redis[1]->addr();
-  run_with_deadline([](test::group* g, address master, address old2) -> awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    lainlet::emulator emu(ex, {});
-    emu.set_data(g->procwatcher_json());
-    asio::co_spawn(ex, emu.async_run(), asio::detached);
-    auto s = fast_settings();
-    ctl::controller c(ex, s, discovery::make_lainlet(lainlet_for(emu.local_address())));
-    bool found = co_await c.async_discover(5s);
-    REQUIRE(found);
-    auto healthy = co_await c.async_pass("test");
-    CHECK(healthy.plan.actions.empty());
+  run_with_deadline(
+      [](test::group* g, address master, address old2) -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        lainlet::emulator emu(ex, {});
+        emu.set_data(g->procwatcher_json());
+        asio::co_spawn(ex, emu.async_run(), asio::detached);
+        auto s = fast_settings();
+        ctl::controller c(ex, s, discovery::make_lainlet(lainlet_for(emu.local_address())));
+        bool found = co_await c.async_discover(5s);
+        REQUIRE(found);
+        auto healthy = co_await c.async_pass("test");
+        CHECK(healthy.plan.actions.empty());
 
-    // Instance 2 is rescheduled: the old process goes away, a new empty one comes on a new port.
-    g->redis[1]->kill();
-    g->redis[1] = test::server_process::redis({"repl-diskless-sync-delay 0"});
-    auto new2 = g->redis[1]->addr();
-    emu.set_data(g->procwatcher_json());
-    bool moved = co_await c.async_discover(5s);
-    REQUIRE(moved);
+        // Instance 2 is rescheduled: the old process goes away, a new empty one comes on a new
+        // port.
+        g->redis[1]->kill();
+        g->redis[1] = test::server_process::redis({"repl-diskless-sync-delay 0"});
+        auto new2 = g->redis[1]->addr();
+        emu.set_data(g->procwatcher_json());
+        bool moved = co_await c.async_discover(5s);
+        REQUIRE(moved);
 
-    auto stale_gone = [&] {
-      for (const auto& sp : g->sentinels) {
-        auto reps = sp->command({"SENTINEL", "REPLICAS", g->master_name});
-        for (const auto& rep : reps.elements) {
-          for (std::size_t i = 0; i + 1 < rep.elements.size(); i += 2) {
-            if (rep.elements[i].str == "port" && rep.elements[i + 1].str == std::to_string(old2.port)) return false;
+        auto stale_gone = [&] {
+          for (const auto& sp : g->sentinels) {
+            auto reps = sp->command({"SENTINEL", "REPLICAS", g->master_name});
+            for (const auto& rep : reps.elements) {
+              for (std::size_t i = 0; i + 1 < rep.elements.size(); i += 2) {
+                if (rep.elements[i].str == "port" &&
+                    rep.elements[i + 1].str == std::to_string(old2.port))
+                  return false;
+              }
+            }
           }
-        }
-      }
-      return replicates(*g->redis[1], master);
-    };
-    int passes = co_await passes_until(c, stale_gone);
-    CHECK(passes > 0);
-    CHECK(replicates(*g->redis[1], master));
-    // The controller said why: a replicaof for the new node, resets for the stale entry.
-    auto status = c.status_json();
-    CHECK(status.find("sentinel-reset") != std::string::npos);
-    CHECK(status.find(std::to_string(new2.port)) != std::string::npos);
-    emu.stop();
-  }(&g, master, old2), 120s);
+          return replicates(*g->redis[1], master);
+        };
+        int passes = co_await passes_until(c, stale_gone);
+        CHECK(passes > 0);
+        CHECK(replicates(*g->redis[1], master));
+        // The controller said why: a replicaof for the new node, resets for the stale entry.
+        auto status = c.status_json();
+        CHECK(status.find("sentinel-reset") != std::string::npos);
+        CHECK(status.find(std::to_string(new2.port)) != std::string::npos);
+        emu.stop();
+      }(&g, master, old2),
+      120s);
   g.await_settled(master);
 }
 
@@ -249,9 +268,18 @@ TEST_CASE("ctl pushes Graphite lines of the original's shape and serves valid me
   tcp::acceptor graphite(ctx, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   auto gport = graphite.local_endpoint().port();
   auto hport = test::free_port();
-  std::vector<std::string> argv = {k_rsm, "ctl", "--interval", "1s", "--metrics-interval", "1s",
-                                   "--graphite", "127.0.0.1:" + std::to_string(gport), "--http-listen",
-                                   "127.0.0.1:" + std::to_string(hport), "--app", "redis-service-sm"};
+  std::vector<std::string> argv = {k_rsm,
+                                   "ctl",
+                                   "--interval",
+                                   "1s",
+                                   "--metrics-interval",
+                                   "1s",
+                                   "--graphite",
+                                   "127.0.0.1:" + std::to_string(gport),
+                                   "--http-listen",
+                                   "127.0.0.1:" + std::to_string(hport),
+                                   "--app",
+                                   "redis-service-sm"};
   for (auto& a : g.discovery_args()) argv.push_back(a);
   test::child_process ctl(argv, {{"LAIN_DOMAIN", "lain.local"}});
 
@@ -265,7 +293,8 @@ TEST_CASE("ctl pushes Graphite lines of the original's shape and serves valid me
   ctx.run_for(20s);  // returns once the pusher has closed its connection
   INFO(ctl.stderr_text());
   REQUIRE_FALSE(lines.empty());
-  std::regex shape(R"(lain_local\.redis_service_sm\.[123]\.(Server|Clients|Memory|Stats|CPU)\.[a-z_]+ [0-9.]+ \d{10})");
+  std::regex shape(
+      R"(lain_local\.redis_service_sm\.[123]\.(Server|Clients|Memory|Stats|CPU)\.[a-z_]+ [0-9.]+ \d{10})");
   std::size_t start = 0, count = 0;
   while (start < lines.size()) {
     auto nl = lines.find('\n', start);
@@ -278,7 +307,8 @@ TEST_CASE("ctl pushes Graphite lines of the original's shape and serves valid me
   CHECK(count >= 3 * 17);
   CHECK(lines.find(".1.Memory.used_memory ") != std::string::npos);
 
-  auto m = test::run_program({"curl", "-s", "http://127.0.0.1:" + std::to_string(hport) + "/metrics"});
+  auto m =
+      test::run_program({"curl", "-s", "http://127.0.0.1:" + std::to_string(hport) + "/metrics"});
   auto parsed = metrics::parse_exposition(m.out);
   INFO(m.out);
   REQUIRE(parsed);
@@ -286,10 +316,11 @@ TEST_CASE("ctl pushes Graphite lines of the original's shape and serves valid me
   CHECK(parsed->find("redis_up", {{"instance", "1"}}));
   CHECK(parsed->find("rsm_ctl_actions_total", {{"kind", "replicaof"}}));
 
-  auto paused = test::run_program({"curl", "-s", "-X", "POST",
-                                   "http://127.0.0.1:" + std::to_string(hport) + "/pause?for=1m"});
+  auto paused = test::run_program(
+      {"curl", "-s", "-X", "POST", "http://127.0.0.1:" + std::to_string(hport) + "/pause?for=1m"});
   CHECK(paused.out == "paused for 1m\n");
-  auto status = test::run_program({"curl", "-s", "http://127.0.0.1:" + std::to_string(hport) + "/status"});
+  auto status =
+      test::run_program({"curl", "-s", "http://127.0.0.1:" + std::to_string(hport) + "/status"});
   CHECK(status.out.find("\"paused\":true") != std::string::npos);
   // rsm status shows the pause too.
   std::vector<std::string> sargv = {k_rsm, "status", "--ctl", "127.0.0.1:" + std::to_string(hport)};

@@ -92,8 +92,8 @@ TEST_CASE("the emulator's watch response starts with lainlet's exact bytes",
 
     tcp::socket sock(ex);
     auto a = emu.local_address();
-    auto [cec] = co_await sock.async_connect(
-        tcp::endpoint(asio::ip::make_address(a.host), a.port), use_nothrow);
+    auto [cec] = co_await sock.async_connect(tcp::endpoint(asio::ip::make_address(a.host), a.port),
+                                             use_nothrow);
     REQUIRE_FALSE(cec);
     std::string req =
         "GET /v2/procwatcher/?appname=redis-service-sm&watch=1 HTTP/1.1\r\nHost: x\r\n\r\n";
@@ -101,7 +101,8 @@ TEST_CASE("the emulator's watch response starts with lainlet's exact bytes",
     REQUIRE_FALSE(wec);
     const std::string want =
         "HTTP/1.1 200 OK\r\nContent-Type: text/event-stream\r\nVary: Accept-Encoding\r\n\r\n"
-        "id: 1\nevent: init\ndata: " + procs_json(6380, false, false) + "\n\n";
+        "id: 1\nevent: init\ndata: " +
+        procs_json(6380, false, false) + "\n\n";
     std::string got(want.size(), '\0');
     auto [rec, rn] = co_await asio::async_read(sock, asio::buffer(got), use_nothrow);
     REQUIRE_FALSE(rec);
@@ -161,8 +162,9 @@ TEST_CASE("plain GETs answer as lainlet does", "[integration][lainlet]") {
 TEST_CASE("curl reads the procwatcher JSON array from the emulator", "[integration][lainlet]") {
   test::temp_dir dir("lainlet");
   auto file = dir.path() / "procs.json";
-  write_file(file, "[\n  {\"proc\": [{\"InstanceNo\": 1, \"IP\": \"10.0.0.1\", \"Port\": 6379, "
-                   "\"ProcName\": \"redis\"}]}\n]\n");
+  write_file(file,
+             "[\n  {\"proc\": [{\"InstanceNo\": 1, \"IP\": \"10.0.0.1\", \"Port\": 6379, "
+             "\"ProcName\": \"redis\"}]}\n]\n");
   asio::io_context ctx;
   lainlet::emulator emu(ctx.get_executor(), {{"127.0.0.1", 0}, file.string(), 50ms});
   asio::co_spawn(ctx, emu.async_run(), asio::detached);
@@ -324,14 +326,14 @@ TEST_CASE("static and lainlet discovery give identical topologies for the same d
 
     auto env = [](std::string_view) -> std::optional<std::string> { return std::nullopt; };
     auto set = cli::ctl_options();
-    auto from_lainlet = cli::make_discovery(
-        cli::parse(set, {"--lainlet", emu.local_address().to_string()}, env));
+    auto from_lainlet =
+        cli::make_discovery(cli::parse(set, {"--lainlet", emu.local_address().to_string()}, env));
     auto from_file = cli::make_discovery(cli::parse(set, {"--topology", file.string()}, env));
-    auto from_lists = cli::make_discovery(cli::parse(
-        set,
-        {"--redis", "127.0.0.1:6379,127.0.0.1:6380,127.0.0.1:6381", "--sentinels",
-         "127.0.0.1:26379,127.0.0.1:26380"},
-        env));
+    auto from_lists =
+        cli::make_discovery(cli::parse(set,
+                                       {"--redis", "127.0.0.1:6379,127.0.0.1:6380,127.0.0.1:6381",
+                                        "--sentinels", "127.0.0.1:26379,127.0.0.1:26380"},
+                                       env));
     auto a = co_await must_next(*from_lainlet);
     auto b = co_await must_next(*from_file);
     auto c = co_await must_next(*from_lists);

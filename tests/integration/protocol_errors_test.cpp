@@ -14,10 +14,18 @@ TEST_CASE("malformed requests get the same error from the parser as from redis-s
           "[integration][frame]") {
   auto srv = test::server_process::redis();
   std::vector<std::string> inputs = {
-      "*abc\r\n",       "*01\r\n",         "*2147483648\r\n",    "*1\r\nfoo\r\n",
-      "*1\r\n$-5\r\n",  "*1\r\n$x\r\n",    "*1\r\n$536870913\r\n",
-      "*" + std::string(70000, '1'),       "*1\r\n$" + std::string(70000, '1'),
-      std::string(70000, 'a'),             "SET \"a b\r\n",     "SET 'a'b\r\n",
+      "*abc\r\n",
+      "*01\r\n",
+      "*2147483648\r\n",
+      "*1\r\nfoo\r\n",
+      "*1\r\n$-5\r\n",
+      "*1\r\n$x\r\n",
+      "*1\r\n$536870913\r\n",
+      "*" + std::string(70000, '1'),
+      "*1\r\n$" + std::string(70000, '1'),
+      std::string(70000, 'a'),
+      "SET \"a b\r\n",
+      "SET 'a'b\r\n",
   };
   for (const auto& input : inputs) {
     INFO(input.substr(0, 40));

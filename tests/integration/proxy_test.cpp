@@ -14,8 +14,8 @@
 #include <boost/asio/read_until.hpp>
 #include <boost/asio/write.hpp>
 
-#include <catch2/catch.hpp>
 #include <rapidjson/document.h>
+#include <catch2/catch.hpp>
 
 #include <poll.h>
 
@@ -33,7 +33,7 @@ const std::string k_rsm = RSM_BINARY;
 
 // The backend mode the proxies of the running test use (both modes run every data-path test).
 std::string g_backend_mode = "shared";
-#define FOR_EACH_BACKEND_MODE()                                                            \
+#define FOR_EACH_BACKEND_MODE()                                        \
   g_backend_mode = GENERATE(as<std::string>{}, "shared", "dedicated"); \
   INFO("backend mode: " << g_backend_mode)
 
@@ -44,8 +44,9 @@ struct proxy_process {
 
   proxy_process(const address& master, std::vector<std::string> extra = {}) {
     addr = {"127.0.0.1", test::free_port()};
-    std::vector<std::string> argv = {k_rsm, "proxy", "--listen", addr.to_string(), "--master",
-                                     master.to_string(), "--threads", "2", "--backend-mode", g_backend_mode};
+    std::vector<std::string> argv = {
+        k_rsm,       "proxy", "--listen",       addr.to_string(), "--master", master.to_string(),
+        "--threads", "2",     "--backend-mode", g_backend_mode};
     for (auto& e : extra) argv.push_back(e);
     child = std::make_unique<test::child_process>(argv);
     if (!test::await_ping(addr, 5s)) FAIL("proxy did not start: " << child->stderr_text());
@@ -53,7 +54,8 @@ struct proxy_process {
 };
 
 // Sends raw bytes, reads `replies` replies back (rsm's reply reader).
-std::vector<resp::reply> raw_exchange(const address& a, const std::string& bytes, std::size_t replies) {
+std::vector<resp::reply> raw_exchange(const address& a, const std::string& bytes,
+                                      std::size_t replies) {
   asio::io_context ctx;
   tcp::socket s(ctx);
   s.connect(tcp::endpoint(asio::ip::make_address(a.host), a.port));
@@ -217,8 +219,10 @@ TEST_CASE("proxy: refused commands and AUTH and QUIT and max clients and protoco
     CHECK(q[1].is_ok());
   }
   {
-    proxy_process proxy(redis->addr(), {"--allow-command", "CONFIG SET", "--requirepass", "s3cret"});
-    auto r = raw_exchange(proxy.addr, "GET k\r\nAUTH wrong\r\nAUTH s3cret\r\nCONFIG SET maxmemory 0\r\n", 4);
+    proxy_process proxy(redis->addr(),
+                        {"--allow-command", "CONFIG SET", "--requirepass", "s3cret"});
+    auto r = raw_exchange(proxy.addr,
+                          "GET k\r\nAUTH wrong\r\nAUTH s3cret\r\nCONFIG SET maxmemory 0\r\n", 4);
     REQUIRE(r.size() == 4);
     CHECK(r[0].str == "NOAUTH Authentication required.");
     CHECK(r[1].str == "WRONGPASS invalid username-password pair or user is disabled.");
@@ -263,9 +267,10 @@ TEST_CASE("proxy: redis-cli --pipe of 100k commands", "[integration][proxy]") {
     std::ofstream out(file);
     for (int i = 0; i < 100000; ++i) out << "SET key:" << i << " " << i << "\r\n";
   }
-  auto r = test::run_program({"sh", "-c", "redis-cli -p " + std::to_string(proxy.addr.port) +
-                                              " --pipe < " + file.string()},
-                             {}, {}, 60s);
+  auto r = test::run_program(
+      {"sh", "-c",
+       "redis-cli -p " + std::to_string(proxy.addr.port) + " --pipe < " + file.string()},
+      {}, {}, 60s);
   INFO(r.out << r.err);
   CHECK(r.exit_code == 0);
   CHECK(r.out.find("errors: 0, replies: 100000") != std::string::npos);
@@ -310,7 +315,8 @@ TEST_CASE("proxy: /metrics counts connections and commands and refusals and rsm 
   CHECK(m["rsm_proxy_clients"].GetDouble() >= 0);
 }
 
-TEST_CASE("proxy: --client-idle-timeout closes idle clients but not blocked ones", "[integration][proxy]") {
+TEST_CASE("proxy: --client-idle-timeout closes idle clients but not blocked ones",
+          "[integration][proxy]") {
   FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   proxy_process proxy(redis->addr(), {"--client-idle-timeout", "300ms"});
@@ -350,13 +356,16 @@ struct raw_client {
   std::string got;
   bool closed = false;  // the proxy closed the connection
 
-  explicit raw_client(const address& a) { s.connect(tcp::endpoint(asio::ip::make_address(a.host), a.port)); }
+  explicit raw_client(const address& a) {
+    s.connect(tcp::endpoint(asio::ip::make_address(a.host), a.port));
+  }
   void send(const std::string& bytes) { asio::write(s, asio::buffer(bytes)); }
   // True once `text` has arrived (within `timeout`).
   bool await_text(std::string_view text, std::chrono::milliseconds timeout = 5000ms) {
     auto until = std::chrono::steady_clock::now() + timeout;
     while (got.find(text) == std::string::npos) {
-      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - std::chrono::steady_clock::now());
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          until - std::chrono::steady_clock::now());
       if (left.count() <= 0) return false;
       pollfd p{s.native_handle(), POLLIN, 0};
       if (::poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -433,33 +442,35 @@ TEST_CASE("proxy: 200 concurrent clients each doing 500 INCRs", "[integration][p
   constexpr int incrs = 500;
   int monotonic_failures = 0;
   int errors = 0;
-  run_with_deadline([](address proxy_addr, int* monotonic_failures, int* errors) -> awaitable<void> {
-    auto ex = co_await asio::this_coro::executor;
-    int finished = 0;
-    for (int i = 0; i < clients; ++i) {
-      asio::co_spawn(
-          ex,
-          [](address a, int* mono, int* errs) -> awaitable<void> {
-            auto c = co_await redis::connection::async_connect(test::client_options(a));
-            if (!c) {
-              ++*errs;
-              co_return;
-            }
-            long long last = 0;
-            for (int n = 0; n < incrs; ++n) {
-              auto r = co_await c->async_exec(resp::command{"INCR", "total"});
-              if (!r || !r->is_integer()) {
-                ++*errs;
-                co_return;
-              }
-              if (r->integer <= last) ++*mono;
-              last = r->integer;
-            }
-          }(proxy_addr, monotonic_failures, errors),
-          [&finished](std::exception_ptr) { ++finished; });
-    }
-    while (finished < clients) co_await net::async_sleep(20ms);
-  }(proxy.addr, &monotonic_failures, &errors), 120s);
+  run_with_deadline(
+      [](address proxy_addr, int* monotonic_failures, int* errors) -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        int finished = 0;
+        for (int i = 0; i < clients; ++i) {
+          asio::co_spawn(
+              ex,
+              [](address a, int* mono, int* errs) -> awaitable<void> {
+                auto c = co_await redis::connection::async_connect(test::client_options(a));
+                if (!c) {
+                  ++*errs;
+                  co_return;
+                }
+                long long last = 0;
+                for (int n = 0; n < incrs; ++n) {
+                  auto r = co_await c->async_exec(resp::command{"INCR", "total"});
+                  if (!r || !r->is_integer()) {
+                    ++*errs;
+                    co_return;
+                  }
+                  if (r->integer <= last) ++*mono;
+                  last = r->integer;
+                }
+              }(proxy_addr, monotonic_failures, errors),
+              [&finished](std::exception_ptr) { ++finished; });
+        }
+        while (finished < clients) co_await net::async_sleep(20ms);
+      }(proxy.addr, &monotonic_failures, &errors),
+      120s);
   CHECK(errors == 0);
   CHECK(monotonic_failures == 0);
   CHECK(redis->command({"GET", "total"}).str == std::to_string(clients * incrs));
@@ -486,13 +497,15 @@ long proc_kib(pid_t pid, const std::string& field) {
 
 // Sends `bytes` in a loop without ever reading, until all is sent, the connection fails, or
 // `limit` passes. Returns the bytes sent.
-std::size_t flood(tcp::socket& s, const std::string& chunk, std::size_t times, std::chrono::seconds limit) {
+std::size_t flood(tcp::socket& s, const std::string& chunk, std::size_t times,
+                  std::chrono::seconds limit) {
   s.non_blocking(true);
   auto until = std::chrono::steady_clock::now() + limit;
   std::size_t sent = 0;
   for (std::size_t i = 0; i < times && std::chrono::steady_clock::now() < until;) {
     error_code ec;
-    auto n = s.write_some(asio::buffer(chunk.data() + sent % chunk.size(), chunk.size() - sent % chunk.size()), ec);
+    auto n = s.write_some(
+        asio::buffer(chunk.data() + sent % chunk.size(), chunk.size() - sent % chunk.size()), ec);
     if (ec == asio::error::would_block) {
       pollfd p{s.native_handle(), POLLOUT, 0};
       ::poll(&p, 1, 100);
@@ -541,7 +554,8 @@ TEST_CASE("proxy: a 100 MB value passes with the proxy's RSS growing by less tha
     CHECK(got == header.size() + size + 2);
   }
   auto peak = proc_kib(pid, "VmHWM");
-  std::fprintf(stderr, "proxy (%s) RSS before %ld KiB, peak %ld KiB: +%ld KiB for a 100 MB SET and GET\n",
+  std::fprintf(stderr,
+               "proxy (%s) RSS before %ld KiB, peak %ld KiB: +%ld KiB for a 100 MB SET and GET\n",
                g_backend_mode.c_str(), before, peak, peak - before);
   if (k_memory_bounds) CHECK(peak - before < 16 * 1024);
 }
@@ -564,13 +578,16 @@ TEST_CASE("proxy: a client pipelining 1M commands without reading keeps the prox
   // Meanwhile other clients are served.
   CHECK(test::sync_command(proxy.addr, {"PING"}, 5s).str == "PONG");
   auto peak = proc_kib(pid, "VmHWM");
-  std::fprintf(stderr, "proxy (%s): %zu bytes of requests sent without reading; RSS before %ld KiB, peak %ld KiB (+%ld KiB)\n",
+  std::fprintf(stderr,
+               "proxy (%s): %zu bytes of requests sent without reading; RSS before %ld KiB, peak "
+               "%ld KiB (+%ld KiB)\n",
                g_backend_mode.c_str(), sent, before, peak, peak - before);
   CHECK(sent > 0);
   if (k_memory_bounds) CHECK(peak - before < 32 * 1024);
 }
 
-TEST_CASE("proxy: a subscriber that never reads keeps the proxy's RSS bounded", "[integration][proxy][memory]") {
+TEST_CASE("proxy: a subscriber that never reads keeps the proxy's RSS bounded",
+          "[integration][proxy][memory]") {
   FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   proxy_process proxy(redis->addr());
@@ -588,13 +605,16 @@ TEST_CASE("proxy: a subscriber that never reads keeps the proxy's RSS bounded", 
     if (r.is_integer() && r.integer == 0) break;  // the subscriber is gone
   }
   auto peak = proc_kib(pid, "VmHWM");
-  std::fprintf(stderr, "proxy (%s): subscriber that never reads; RSS before %ld KiB, peak %ld KiB (+%ld KiB)\n",
-               g_backend_mode.c_str(), before, peak, peak - before);
+  std::fprintf(
+      stderr,
+      "proxy (%s): subscriber that never reads; RSS before %ld KiB, peak %ld KiB (+%ld KiB)\n",
+      g_backend_mode.c_str(), before, peak, peak - before);
   if (k_memory_bounds) CHECK(peak - before < 32 * 1024);
   CHECK(test::sync_command(proxy.addr, {"PING"}, 5s).str == "PONG");
 }
 
-TEST_CASE("proxy: SIGTERM drains: replies due are answered, idle clients closed, exit 0", "[integration][proxy]") {
+TEST_CASE("proxy: SIGTERM drains: replies due are answered, idle clients closed, exit 0",
+          "[integration][proxy]") {
   FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();
   proxy_process proxy(redis->addr());

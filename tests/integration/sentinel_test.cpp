@@ -15,7 +15,6 @@ using namespace std::chrono_literals;
 using rsm::test::run_with_deadline;
 using rsm::test::server_process;
 
-
 TEST_CASE("a subscriber receives a PUBLISHed message", "[integration][subscriber]") {
   auto srv = server_process::redis();
   run_with_deadline([](address a) -> awaitable<void> {
@@ -63,7 +62,8 @@ TEST_CASE("a subscriber receives a PUBLISHed message", "[integration][subscriber
     s->ping();
     auto pong = co_await s->async_receive(2s);
     REQUIRE(pong);
-    INFO("channel=" << pong->channel << " pattern=" << pong->pattern << " payload=" << pong->payload);
+    INFO("channel=" << pong->channel << " pattern=" << pong->pattern
+                    << " payload=" << pong->payload);
     CHECK(pong->type == redis::message::kind::pong);
   }(srv->addr()));
 }

@@ -35,7 +35,8 @@ status_run status_json(const test::group& g, std::vector<std::string> extra = {}
   auto start = std::chrono::steady_clock::now();
   auto r = test::run_program(argv);
   status_run out;
-  out.took = std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now() - start);
+  out.took = std::chrono::duration_cast<std::chrono::milliseconds>(
+      std::chrono::steady_clock::now() - start);
   out.exit_code = r.exit_code;
   out.raw = r.out;
   out.doc.Parse(r.out.c_str());
@@ -163,21 +164,24 @@ TEST_CASE("watch --json prints the master switch within 1 s of the sentinel's ev
   // Our own subscription to the same event, for the reference time.
   auto switch_seen = std::make_shared<std::optional<std::chrono::steady_clock::time_point>>();
   std::thread listener([&g, switch_seen] {
-    test::run_with_deadline([](address s, std::shared_ptr<std::optional<std::chrono::steady_clock::time_point>> seen) -> awaitable<void> {
-      redis::options o;
-      o.server = s;
-      auto sub = co_await redis::subscriber::async_connect(o);
-      if (!sub) co_return;
-      sub->subscribe({"+switch-master"});
-      for (;;) {
-        auto m = co_await sub->async_receive(30s);
-        if (!m) co_return;
-        if (m->type == redis::message::kind::message) {
-          *seen = std::chrono::steady_clock::now();
-          co_return;
-        }
-      }
-    }(g.sentinels[1]->addr(), switch_seen), 40s);
+    test::run_with_deadline(
+        [](address s, std::shared_ptr<std::optional<std::chrono::steady_clock::time_point>> seen)
+            -> awaitable<void> {
+          redis::options o;
+          o.server = s;
+          auto sub = co_await redis::subscriber::async_connect(o);
+          if (!sub) co_return;
+          sub->subscribe({"+switch-master"});
+          for (;;) {
+            auto m = co_await sub->async_receive(30s);
+            if (!m) co_return;
+            if (m->type == redis::message::kind::message) {
+              *seen = std::chrono::steady_clock::now();
+              co_return;
+            }
+          }
+        }(g.sentinels[1]->addr(), switch_seen),
+        40s);
   });
   std::this_thread::sleep_for(200ms);  // let the listener subscribe (it only sets the reference)
   auto r = g.sentinels[0]->command({"SENTINEL", "FAILOVER", g.master_name});
@@ -235,20 +239,21 @@ TEST_CASE("watch prints an instance-moved line when the lainlet data changes",
 TEST_CASE("watch serves Prometheus metrics with redis_exporter names", "[integration][watch]") {
   test::group g(2, 3);
   auto port = test::free_port();
-  std::vector<std::string> argv = {k_rsm, "watch", "--interval", "1s", "--metrics-listen",
-                                   "127.0.0.1:" + std::to_string(port)};
+  std::vector<std::string> argv = {
+      k_rsm, "watch", "--interval", "1s", "--metrics-listen", "127.0.0.1:" + std::to_string(port)};
   for (auto& a : g.discovery_args()) argv.push_back(a);
   test::child_process watch(argv);
   REQUIRE(watch.wait_for("master", 10s));
-  auto r = test::run_program({"curl", "-s", "http://127.0.0.1:" + std::to_string(port) + "/metrics"});
+  auto r =
+      test::run_program({"curl", "-s", "http://127.0.0.1:" + std::to_string(port) + "/metrics"});
   REQUIRE(r.exit_code == 0);
   auto parsed = metrics::parse_exposition(r.out);
   INFO(r.out);
   REQUIRE(parsed);
-  for (const char* name : {"redis_up", "redis_connected_clients", "redis_connected_slaves",
-                           "redis_master_repl_offset", "redis_memory_used_bytes",
-                           "redis_commands_processed_total", "rsm_group_healthy",
-                           "rsm_group_master_known", "rsm_group_sentinels_agreeing"}) {
+  for (const char* name :
+       {"redis_up", "redis_connected_clients", "redis_connected_slaves", "redis_master_repl_offset",
+        "redis_memory_used_bytes", "redis_commands_processed_total", "rsm_group_healthy",
+        "rsm_group_master_known", "rsm_group_sentinels_agreeing"}) {
     INFO(name);
     CHECK(parsed->find(name));
   }

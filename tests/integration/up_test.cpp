@@ -29,7 +29,9 @@ std::map<pid_t, std::string> processes_in(const fs::path& dir) {
 }
 
 // /proc/PID, not its cwd: a zombie (ended, not reaped) still counts as left behind.
-bool alive(pid_t pid) { return fs::exists("/proc/" + std::to_string(pid)); }
+bool alive(pid_t pid) {
+  return fs::exists("/proc/" + std::to_string(pid));
+}
 
 // "  status      rsm status --lainlet 127.0.0.1:PORT --ctl ..." -> "127.0.0.1:PORT"
 std::string word_after(const std::string& line, const std::string& flag) {
@@ -47,8 +49,8 @@ struct running_up {
   std::string status_line;
 
   explicit running_up(std::vector<std::string> extra = {}) {
-    std::vector<std::string> argv = {k_rsm, "up", "--port", std::to_string(port), "--dir",
-                                     (dir.path() / "stack").string()};
+    std::vector<std::string> argv = {
+        k_rsm, "up", "--port", std::to_string(port), "--dir", (dir.path() / "stack").string()};
     for (auto& a : extra) argv.push_back(a);
     proc = std::make_unique<test::child_process>(argv);
     auto ready = proc->wait_for("the service is ready", 60s);
@@ -142,10 +144,11 @@ TEST_CASE("rsm up on a busy port says so and starts nothing") {
   auto busy = test::server_process::redis();
   test::temp_dir dir("up-busy");
   auto stack = dir.path() / "stack";
-  auto r = test::run_program({k_rsm, "up", "--port", std::to_string(busy->addr().port), "--dir",
-                              stack.string()});
+  auto r = test::run_program(
+      {k_rsm, "up", "--port", std::to_string(busy->addr().port), "--dir", stack.string()});
   INFO(r.err);
   CHECK(r.exit_code == 1);
-  CHECK(r.err.find("cannot listen on 127.0.0.1:" + std::to_string(busy->addr().port)) != std::string::npos);
+  CHECK(r.err.find("cannot listen on 127.0.0.1:" + std::to_string(busy->addr().port)) !=
+        std::string::npos);
   CHECK(processes_in(stack).empty());
 }

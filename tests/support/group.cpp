@@ -19,18 +19,19 @@ group::group(int n_redis, int n_sentinels, std::string name) : master_name(std::
   }
   int quorum = n_sentinels / 2 + 1;
   for (int i = 0; i < n_sentinels; ++i) {
-    sentinels.push_back(server_process::sentinel(
-        {"sentinel monitor " + master_name + " " + m.host + " " + std::to_string(m.port) + " " +
-             std::to_string(quorum),
-         "sentinel down-after-milliseconds " + master_name + " 1000",
-         "sentinel failover-timeout " + master_name + " 5000"}));
+    sentinels.push_back(
+        server_process::sentinel({"sentinel monitor " + master_name + " " + m.host + " " +
+                                      std::to_string(m.port) + " " + std::to_string(quorum),
+                                  "sentinel down-after-milliseconds " + master_name + " 1000",
+                                  "sentinel failover-timeout " + master_name + " 5000"}));
   }
   await_settled(m);
 }
 
 group::group(unconfigured_t, int n_redis, int n_sentinels, std::string name)
     : master_name(std::move(name)) {
-  for (int i = 0; i < n_redis; ++i) redis.push_back(server_process::redis({"repl-diskless-sync-delay 0"}));
+  for (int i = 0; i < n_redis; ++i)
+    redis.push_back(server_process::redis({"repl-diskless-sync-delay 0"}));
   for (int i = 0; i < n_sentinels; ++i) sentinels.push_back(server_process::sentinel());
 }
 

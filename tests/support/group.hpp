@@ -19,9 +19,11 @@ class group {
   /// flags in the tests).
   struct unconfigured_t {};
   static constexpr unconfigured_t unconfigured{};
-  group(unconfigured_t, int redis = 3, int sentinels = 3, std::string master_name = "master_service");
+  group(unconfigured_t, int redis = 3, int sentinels = 3,
+        std::string master_name = "master_service");
 
-  /// Discovery data in procwatcher JSON (ProcNames redis and redis-sentinel), InstanceNo by position.
+  /// Discovery data in procwatcher JSON (ProcNames redis and redis-sentinel), InstanceNo by
+  /// position.
   std::string procwatcher_json() const;
 
   std::vector<std::unique_ptr<server_process>> redis;
@@ -37,7 +39,8 @@ class group {
   address current_master() const;
   /// Waits (bounded) until every sentinel names `master`, it says ROLE master and every other
   /// running redis is its replica with the link up. Throws on timeout.
-  void await_settled(const address& master, std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
+  void await_settled(const address& master,
+                     std::chrono::milliseconds timeout = std::chrono::seconds(30)) const;
 };
 
 }  // namespace rsm::test

@@ -206,7 +206,9 @@ std::string server_process::log_tail() const {
   return s.size() > 2000 ? s.substr(s.size() - 2000) : s;
 }
 
-server_process::~server_process() { kill(); }
+server_process::~server_process() {
+  kill();
+}
 
 resp::reply server_process::command(const std::vector<std::string>& args) const {
   return sync_command(addr(), args);

@@ -15,8 +15,8 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <string_view>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace rsm::test {
@@ -133,7 +133,9 @@ class child_process {
   std::string stderr_text() const;
   pid_t pid() const { return pid_; }
   /// SIGTERM, then waits up to `timeout` for the exit code (SIGKILL after it).
-  int stop(std::chrono::milliseconds timeout = std::chrono::seconds(5)) { return stop(SIGTERM, timeout); }
+  int stop(std::chrono::milliseconds timeout = std::chrono::seconds(5)) {
+    return stop(SIGTERM, timeout);
+  }
   /// The same with another signal (SIGINT: what Ctrl-C sends).
   int stop(int signal, std::chrono::milliseconds timeout);
   /// Sends `signal` and returns at once (see wait).

@@ -9,7 +9,9 @@ using namespace rsm::observe;
 
 namespace {
 
-address addr(int port) { return {"10.0.0.1", static_cast<std::uint16_t>(port)}; }
+address addr(int port) {
+  return {"10.0.0.1", static_cast<std::uint16_t>(port)};
+}
 
 node_state master_node(int inst, int port) {
   node_state n;
@@ -85,7 +87,11 @@ TEST_CASE("assessment rules one case each", "[unit][assess]") {
     std::string reason;
   };
   std::vector<rule_case> table = {
-      {"replica down", [](group_state& g) { g.nodes[2].reachable = false; g.nodes[2].error = "refused"; },
+      {"replica down",
+       [](group_state& g) {
+         g.nodes[2].reachable = false;
+         g.nodes[2].error = "refused";
+       },
        health::degraded, "redis 3 10.0.0.1:6381 unreachable: refused"},
       {"link down", [](group_state& g) { g.nodes[1].link_status = "down"; }, health::degraded,
        "replication link down"},
@@ -93,30 +99,43 @@ TEST_CASE("assessment rules one case each", "[unit][assess]") {
        "lags 60s"},
       {"second master", [](group_state& g) { g.nodes[2] = master_node(3, 6381); }, health::degraded,
        "second master"},
-      {"wrong master", [](group_state& g) { g.nodes[2].role.master = addr(7000); }, health::degraded,
-       "replicates 10.0.0.1:7000"},
+      {"wrong master", [](group_state& g) { g.nodes[2].role.master = addr(7000); },
+       health::degraded, "replicates 10.0.0.1:7000"},
       {"sentinel down", [](group_state& g) { g.sentinels[2].reachable = false; }, health::degraded,
        "quorum at risk"},
       {"sentinel not monitoring", [](group_state& g) { g.sentinels[1].master.reset(); },
        health::degraded, "does not monitor master_service"},
       {"sentinels disagree", [](group_state& g) { g.sentinels[2] = sentinel_on(3, 6380, 5); },
        health::degraded, "sentinels disagree"},
-      {"ckquorum fails", [](group_state& g) { g.sentinels[0].quorum_ok = false; g.sentinels[0].quorum_text = "NOQUORUM"; },
+      {"ckquorum fails",
+       [](group_state& g) {
+         g.sentinels[0].quorum_ok = false;
+         g.sentinels[0].quorum_text = "NOQUORUM";
+       },
        health::degraded, "CKQUORUM: NOQUORUM"},
-      {"failover running", [](group_state& g) { g.sentinels[0].master->flags.insert("failover_in_progress"); },
+      {"failover running",
+       [](group_state& g) { g.sentinels[0].master->flags.insert("failover_in_progress"); },
        health::degraded, "failover is in progress"},
-      {"master unreachable", [](group_state& g) { g.nodes[0].reachable = false; g.nodes[0].error = "timed out"; },
+      {"master unreachable",
+       [](group_state& g) {
+         g.nodes[0].reachable = false;
+         g.nodes[0].error = "timed out";
+       },
        health::down, "master 10.0.0.1:6379 unreachable: timed out"},
       {"master demoted", [](group_state& g) { g.nodes[0] = replica_node(1, 6379, 6380); },
        health::down, "answers ROLE replica"},
-      {"nothing reachable", [](group_state& g) {
+      {"nothing reachable",
+       [](group_state& g) {
          for (auto& n : g.nodes) n.reachable = false;
          for (auto& s : g.sentinels) s.reachable = false;
-       }, health::down, "nothing reachable"},
-      {"no sentinel and no master", [](group_state& g) {
+       },
+       health::down, "nothing reachable"},
+      {"no sentinel and no master",
+       [](group_state& g) {
          for (auto& s : g.sentinels) s.reachable = false;
          g.nodes[0].reachable = false;
-       }, health::down, "no master known"},
+       },
+       health::down, "no master known"},
   };
   for (const auto& c : table) {
     INFO(c.name);

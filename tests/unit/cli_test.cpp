@@ -34,7 +34,9 @@ outcome run_cli(std::vector<std::string> args, std::map<std::string, std::string
   return {code, out.str(), err.str()};
 }
 
-std::size_t lines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
+std::size_t lines(const std::string& s) {
+  return std::count(s.begin(), s.end(), '\n');
+}
 
 // The commands a user is promised; later issues fill them in.
 const std::vector<std::string> k_commands = {"proxy", "ctl", "watch", "status", "up", "version"};
@@ -53,8 +55,8 @@ TEST_CASE("precedence is command line then environment then INI file then defaul
   CHECK(env.text("lainlet") == "10.0.0.1:9001");
   CHECK(env.text("app") == "x");
 
-  auto flag_wins = parse(set, {"--lainlet", "127.0.0.1:1234"},
-                         fake_env({{"LAINLET_ADDR", "10.0.0.1:9001"}}));
+  auto flag_wins =
+      parse(set, {"--lainlet", "127.0.0.1:1234"}, fake_env({{"LAINLET_ADDR", "10.0.0.1:9001"}}));
   CHECK(flag_wins.text("lainlet") == "127.0.0.1:1234");
 
   // The LAIN variable comes before RSM_<NAME> in the option's list.
@@ -64,7 +66,8 @@ TEST_CASE("precedence is command line then environment then INI file then defaul
   // The original's misspelt PROC_SENTILE_NAME works, and the right spelling wins over it.
   auto sic = parse(set, {}, fake_env({{"PROC_SENTILE_NAME", "old"}}));
   CHECK(sic.text("sentinel-proc") == "old");
-  auto both = parse(set, {}, fake_env({{"PROC_SENTILE_NAME", "old"}, {"PROC_SENTINEL_NAME", "new"}}));
+  auto both =
+      parse(set, {}, fake_env({{"PROC_SENTILE_NAME", "old"}, {"PROC_SENTINEL_NAME", "new"}}));
   CHECK(both.text("sentinel-proc") == "new");
 
   test::temp_dir dir("cli");
@@ -80,8 +83,8 @@ TEST_CASE("precedence is command line then environment then INI file then defaul
   CHECK(from_ini.text("log-level") == "debug");
   auto env_over_ini = parse(set, {"--config", ini}, fake_env({{"LAINLET_ADDR", "env:1"}}));
   CHECK(env_over_ini.text("lainlet") == "env:1");
-  auto flag_over_all = parse(set, {"--config", ini, "--interval=5s"},
-                             fake_env({{"RSM_INTERVAL", "7s"}}));
+  auto flag_over_all =
+      parse(set, {"--config", ini, "--interval=5s"}, fake_env({{"RSM_INTERVAL", "7s"}}));
   CHECK(flag_over_all.dur("interval") == std::chrono::seconds(5));
   auto config_from_env = parse(set, {}, fake_env({{"RSM_CONFIG", ini}}));
   CHECK(config_from_env.dur("interval") == std::chrono::minutes(2));
@@ -120,9 +123,13 @@ TEST_CASE("the printed configuration never shows a secret", "[unit][cli]") {
 }
 
 TEST_CASE("usage errors are one line on stderr with exit code 2", "[unit][cli]") {
-  for (std::vector<std::string> args : std::vector<std::vector<std::string>>{
-           {}, {"nosuch"}, {"proxy", "--nosuch"}, {"ctl", "--interval"},
-           {"proxy", "--log-format", "xml"}, {"status", "extra-word"}}) {
+  for (std::vector<std::string> args :
+       std::vector<std::vector<std::string>>{{},
+                                             {"nosuch"},
+                                             {"proxy", "--nosuch"},
+                                             {"ctl", "--interval"},
+                                             {"proxy", "--log-format", "xml"},
+                                             {"status", "extra-word"}}) {
     auto r = run_cli(args);
     INFO(r.err);
     CHECK(r.code == 2);

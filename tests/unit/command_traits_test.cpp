@@ -19,8 +19,8 @@ proxy::command_traits traits(std::string_view name, std::string_view arg = "") {
 
 TEST_CASE("command traits: what pins and what stays on the shared connection", "[unit][traits]") {
   // Blocking commands, any case.
-  for (auto name : {"BLPOP", "brpop", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "bzpopmax", "BZMPOP", "XREAD",
-                    "XREADGROUP", "WAIT", "WAITAOF"}) {
+  for (auto name : {"BLPOP", "brpop", "BRPOPLPUSH", "BLMOVE", "BLMPOP", "BZPOPMIN", "bzpopmax",
+                    "BZMPOP", "XREAD", "XREADGROUP", "WAIT", "WAITAOF"}) {
     INFO(name);
     auto t = traits(name);
     CHECK(t.pins);
@@ -28,7 +28,8 @@ TEST_CASE("command traits: what pins and what stays on the shared connection", "
     CHECK_FALSE(t.sticky);
   }
   // Subscriptions: pinned, replies stop pairing, and the state stays on the connection.
-  for (auto name : {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"}) {
+  for (auto name :
+       {"SUBSCRIBE", "PSUBSCRIBE", "SSUBSCRIBE", "UNSUBSCRIBE", "PUNSUBSCRIBE", "SUNSUBSCRIBE"}) {
     INFO(name);
     auto t = traits(name);
     CHECK(t.pins);
@@ -59,8 +60,9 @@ TEST_CASE("command traits: what pins and what stays on the shared connection", "
   CHECK(traits("SELECT", "x").pins);
   CHECK(traits("SELECT").pins);
   // Everything else is shared.
-  for (auto name : {"GET", "SET", "INCR", "EVAL", "PUBLISH", "LPUSH", "BITCOUNT", "XADD", "PING", "ECHO",
-                    "BLPOPX", "WAITING", "CLIENTS", "SELECTED", "a-very-long-command-name-that-is-nothing"}) {
+  for (auto name :
+       {"GET", "SET", "INCR", "EVAL", "PUBLISH", "LPUSH", "BITCOUNT", "XADD", "PING", "ECHO",
+        "BLPOPX", "WAITING", "CLIENTS", "SELECTED", "a-very-long-command-name-that-is-nothing"}) {
     INFO(name);
     auto t = traits(name);
     CHECK_FALSE(t.pins);

@@ -42,7 +42,8 @@ TEST_CASE("docs/configuration.md lists every option with its default and environ
   auto current = doc.substr(b + k_begin.size(), e - b - k_begin.size());
   auto wanted = generated();
   if (current != wanted && std::getenv("RSM_UPDATE_DOCS")) {
-    std::ofstream(path, std::ios::trunc) << doc.substr(0, b + k_begin.size()) << wanted << doc.substr(e);
+    std::ofstream(path, std::ios::trunc)
+        << doc.substr(0, b + k_begin.size()) << wanted << doc.substr(e);
     current = wanted;
   }
   INFO("run RSM_UPDATE_DOCS=1 rsm_unit_tests \"[reference]\" to regenerate");

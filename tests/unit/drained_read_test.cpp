@@ -39,11 +39,13 @@ awaitable<socket_pair> connected_pair() {
 }
 
 // Reads exactly `want` bytes through `r`, a read at a time.
-awaitable<std::string> read_exactly(proxy::drained_reader& r, std::size_t want, std::size_t buffer) {
+awaitable<std::string> read_exactly(proxy::drained_reader& r, std::size_t want,
+                                    std::size_t buffer) {
   std::string got;
   std::string buf(buffer, '\0');
   while (got.size() < want) {
-    auto [ec, n] = co_await r.async_read(asio::buffer(buf.data(), std::min(buffer, want - got.size())), use_nothrow);
+    auto [ec, n] = co_await r.async_read(
+        asio::buffer(buf.data(), std::min(buffer, want - got.size())), use_nothrow);
     REQUIRE_FALSE(ec);
     got.append(buf.data(), n);
   }
@@ -66,54 +68,61 @@ std::string pattern(std::size_t size, std::size_t seed) {
 
 TEST_CASE("drained reads: bytes that come after a read drained the socket are reported",
           "[unit][proxy][drained]") {
-  run_with_deadline([]() -> awaitable<void> {
-    auto pair = co_await connected_pair();
-    proxy::drained_reader r(pair.reader);
-    // Every round leaves the socket drained (the buffer is larger than what comes), then the
-    // next bytes come either before the next read starts or while it waits in epoll (a lost
-    // wake-up would hang the round until the deadline).
-    for (std::size_t round = 0; round < 2000; ++round) {
-      auto bytes = pattern(1 + round % 97, round);
-      std::string got;
-      if (round % 2 == 0) {
-        co_await write_all(pair.writer, bytes);
-        got = co_await read_exactly(r, bytes.size(), 4096);
-      } else {
-        got = co_await (read_exactly(r, bytes.size(), 4096) && write_all(pair.writer, bytes));
-      }
-      REQUIRE(got == bytes);
-    }
-  }(), 30s);
+  run_with_deadline(
+      []() -> awaitable<void> {
+        auto pair = co_await connected_pair();
+        proxy::drained_reader r(pair.reader);
+        // Every round leaves the socket drained (the buffer is larger than what comes), then the
+        // next bytes come either before the next read starts or while it waits in epoll (a lost
+        // wake-up would hang the round until the deadline).
+        for (std::size_t round = 0; round < 2000; ++round) {
+          auto bytes = pattern(1 + round % 97, round);
+          std::string got;
+          if (round % 2 == 0) {
+            co_await write_all(pair.writer, bytes);
+            got = co_await read_exactly(r, bytes.size(), 4096);
+          } else {
+            got = co_await (read_exactly(r, bytes.size(), 4096) && write_all(pair.writer, bytes));
+          }
+          REQUIRE(got == bytes);
+        }
+      }(),
+      30s);
 }
 
 TEST_CASE("drained reads: a stream larger than the buffer arrives whole and in order",
           "[unit][proxy][drained]") {
-  run_with_deadline([]() -> awaitable<void> {
-    auto pair = co_await connected_pair();
-    proxy::drained_reader r(pair.reader);
-    auto bytes = pattern(4 << 20, 3);
-    auto got = co_await (read_exactly(r, bytes.size(), 1000) && write_all(pair.writer, bytes));
-    CHECK(got == bytes);
-  }(), 30s);
+  run_with_deadline(
+      []() -> awaitable<void> {
+        auto pair = co_await connected_pair();
+        proxy::drained_reader r(pair.reader);
+        auto bytes = pattern(4 << 20, 3);
+        auto got = co_await (read_exactly(r, bytes.size(), 1000) && write_all(pair.writer, bytes));
+        CHECK(got == bytes);
+      }(),
+      30s);
 }
 
 TEST_CASE("drained reads: end of stream ends a waiting read", "[unit][proxy][drained]") {
-  run_with_deadline([]() -> awaitable<void> {
-    auto pair = co_await connected_pair();
-    proxy::drained_reader r(pair.reader);
-    auto byte = std::string("x");
-    auto got = co_await (read_exactly(r, 1, 64) && write_all(pair.writer, byte));
-    CHECK(got == "x");
-    pair.writer.close();
-    char buf[64];
-    auto [ec, n] = co_await r.async_read(asio::buffer(buf), use_nothrow);
-    CHECK(ec == asio::error::eof);
-    CHECK(n == 0);
-  }(), 30s);
+  run_with_deadline(
+      []() -> awaitable<void> {
+        auto pair = co_await connected_pair();
+        proxy::drained_reader r(pair.reader);
+        auto byte = std::string("x");
+        auto got = co_await (read_exactly(r, 1, 64) && write_all(pair.writer, byte));
+        CHECK(got == "x");
+        pair.writer.close();
+        char buf[64];
+        auto [ec, n] = co_await r.async_read(asio::buffer(buf), use_nothrow);
+        CHECK(ec == asio::error::eof);
+        CHECK(n == 0);
+      }(),
+      30s);
 }
 
-TEST_CASE("drained reads: closing the socket aborts a waiting read and a closed socket fails at once",
-          "[unit][proxy][drained]") {
+TEST_CASE(
+    "drained reads: closing the socket aborts a waiting read and a closed socket fails at once",
+    "[unit][proxy][drained]") {
   asio::io_context ctx;
   tcp::acceptor acceptor(ctx, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   tcp::socket writer(ctx);
@@ -146,8 +155,10 @@ TEST_CASE("drained reads: closing the socket aborts a waiting read and a closed 
   CHECK(done[2].first == asio::error::bad_descriptor);
 }
 
-TEST_CASE("drained reads: an io_context destroyed while a read waits destroys its coroutine without resuming it",
-          "[unit][proxy][drained]") {
+TEST_CASE(
+    "drained reads: an io_context destroyed while a read waits destroys its coroutine without "
+    "resuming it",
+    "[unit][proxy][drained]") {
   std::weak_ptr<int> alive;
   bool waiting = false;
   bool resumed = false;

@@ -25,8 +25,8 @@ struct frame_seen {
 // Feeds `stream` in pieces ending at `cuts`; the parser only ever sees unconsumed bytes, as
 // the proxy's buffer would hold them.
 template <class Parser, class OnFrame>
-void feed(Parser& p, const std::string& stream, const std::vector<std::size_t>& cuts, OnFrame on_frame,
-          std::string* error = nullptr) {
+void feed(Parser& p, const std::string& stream, const std::vector<std::size_t>& cuts,
+          OnFrame on_frame, std::string* error = nullptr) {
   std::string pending;
   std::size_t pos = 0, frame_bytes = 0;
   for (auto cut : cuts) {
@@ -70,8 +70,9 @@ std::vector<std::vector<std::size_t>> splits(std::size_t size, int random_rounds
 }
 
 std::vector<frame_seen> expected_requests() {
-  return {{31, "SET", "k", 3}, {27, "get", std::string("a\r\n\0b\r\nc", 8), 2}, {25, "SET", "", 3},
-          {4, "", "", 0},      {6, "PING", "", 1},                             {16, "set", "a b", 3},
+  return {{31, "SET", "k", 3}, {27, "get", std::string("a\r\n\0b\r\nc", 8), 2},
+          {25, "SET", "", 3},  {4, "", "", 0},
+          {6, "PING", "", 1},  {16, "set", "a b", 3},
           {14, "QUIT", "", 1}};
 }
 
@@ -80,14 +81,16 @@ std::vector<frame_seen> expected_requests() {
 TEST_CASE("request frames are found whole and byte by byte and in random splits", "[unit][frame]") {
   // A NUL inside: built with explicit lengths.
   std::string stream = std::string("*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n") +
-           std::string("*2\r\n$3\r\nget\r\n$8\r\na\r\n\0b\r\nc\r\n", 27) +
-           "*3\r\n$3\r\nSET\r\n$0\r\n\r\n$0\r\n\r\n*0\r\nPING\r\nset \"a b\" 'c d'\n*1\r\n$4\r\nQUIT\r\n";
+                       std::string("*2\r\n$3\r\nget\r\n$8\r\na\r\n\0b\r\nc\r\n", 27) +
+                       "*3\r\n$3\r\nSET\r\n$0\r\n\r\n$0\r\n\r\n*0\r\nPING\r\nset \"a b\" 'c "
+                       "d'\n*1\r\n$4\r\nQUIT\r\n";
   auto want = expected_requests();
   for (const auto& cuts : splits(stream.size(), 200)) {
     request_parser p;
     std::vector<frame_seen> got;
     feed(p, stream, cuts, [&](std::size_t bytes) {
-      got.push_back({bytes, std::string(p.name().view()), std::string(p.first_arg().view()), p.argc()});
+      got.push_back(
+          {bytes, std::string(p.name().view()), std::string(p.first_arg().view()), p.argc()});
     });
     REQUIRE(got == want);
   }
@@ -104,10 +107,12 @@ TEST_CASE("a long inline line is refused however its bytes arrive", "[unit][fram
   // accepted whole and refused in pieces.
   std::string line(5000, 'a');
   line += "\n";
-  for (const auto& cuts : std::vector<std::vector<std::size_t>>{{line.size()}, {100, line.size()}, {4097, line.size()}}) {
+  for (const auto& cuts : std::vector<std::vector<std::size_t>>{
+           {line.size()}, {100, line.size()}, {4097, line.size()}}) {
     request_parser p({1 << 20, 1 << 20, 4096});
     std::string error;
-    feed(p, line, cuts, [](std::size_t) {}, &error);
+    feed(
+        p, line, cuts, [](std::size_t) {}, &error);
     CHECK(error == "ERR Protocol error: too big inline request");
   }
 }
@@ -137,7 +142,8 @@ TEST_CASE("malformed requests get Redis's exact protocol errors", "[unit][frame]
       if (cuts.size() > 1000) continue;  // byte-by-byte of 70 KB: the random splits cover it
       request_parser p;
       std::string error;
-      feed(p, c.input, cuts, [](std::size_t) {}, &error);
+      feed(
+          p, c.input, cuts, [](std::size_t) {}, &error);
       CHECK(error == c.error);
     }
   }
@@ -205,16 +211,20 @@ TEST_CASE("reply frames of every RESP2 and RESP3 type are found in any split", "
   CHECK(p.error_prefix().view().substr(0, 7) == "LOADING");
 }
 
-TEST_CASE("replies whole (one pass) and in pieces (state machine) give the same types and error prefixes",
-          "[unit][frame]") {
+TEST_CASE(
+    "replies whole (one pass) and in pieces (state machine) give the same types and error prefixes",
+    "[unit][frame]") {
   const std::string stream =
-      "-ERR unknown command 'FOO'\r\n*3\r\n-ERR inner\r\n:1\r\n$-1\r\n!12\r\nSYNTAX blobs\r\n+OK\r\n"
-      "*2\r\n*1\r\n-NESTED\r\n:2\r\n-" + std::string(100, 'L') + "\r\n=5\r\ntxt:x\r\n";
+      "-ERR unknown command 'FOO'\r\n*3\r\n-ERR inner\r\n:1\r\n$-1\r\n!12\r\nSYNTAX "
+      "blobs\r\n+OK\r\n"
+      "*2\r\n*1\r\n-NESTED\r\n:2\r\n-" +
+      std::string(100, 'L') + "\r\n=5\r\ntxt:x\r\n";
   auto seen = [&](const std::vector<std::size_t>& cuts) {
     reply_parser p;
     std::vector<std::string> out;
     feed(p, stream, cuts, [&](std::size_t bytes) {
-      out.push_back(std::to_string(bytes) + " " + p.type() + " " + std::string(p.error_prefix().view()));
+      out.push_back(std::to_string(bytes) + " " + p.type() + " " +
+                    std::string(p.error_prefix().view()));
     });
     return out;
   };
@@ -228,14 +238,17 @@ TEST_CASE("replies whole (one pass) and in pieces (state machine) give the same 
 }
 
 TEST_CASE("malformed flat arrays give the same error whole and in pieces", "[unit][frame]") {
-  for (std::string input : {"*2\r\n:1\r\n$3\r\nabcXY", "*1\r\n?\r\n", "*2\r\n+a\rX", "*1\r\n!-1\r\n"}) {
+  for (std::string input :
+       {"*2\r\n:1\r\n$3\r\nabcXY", "*1\r\n?\r\n", "*2\r\n+a\rX", "*1\r\n!-1\r\n"}) {
     INFO(input);
     std::string whole_error, split_error;
     reply_parser a, b;
-    feed(a, input, {input.size()}, [](std::size_t) {}, &whole_error);
+    feed(
+        a, input, {input.size()}, [](std::size_t) {}, &whole_error);
     std::vector<std::size_t> bytes;
     for (std::size_t i = 1; i <= input.size(); ++i) bytes.push_back(i);
-    feed(b, input, bytes, [](std::size_t) {}, &split_error);
+    feed(
+        b, input, bytes, [](std::size_t) {}, &split_error);
     CHECK_FALSE(whole_error.empty());
     CHECK(whole_error == split_error);
   }
@@ -243,12 +256,9 @@ TEST_CASE("malformed flat arrays give the same error whole and in pieces", "[uni
 
 TEST_CASE("malformed replies are protocol errors", "[unit][frame]") {
   std::vector<std::pair<std::string, std::string>> table = {
-      {"?\r\n", "unexpected type byte '?'"},
-      {"$abc\r\n", "invalid length"},
-      {"$-2\r\n", "negative length"},
-      {"*-2\r\n", "negative length"},
-      {"+OK\rX", "expected LF after CR"},
-      {"$3\r\nabcXY", "bulk data not followed by CRLF"},
+      {"?\r\n", "unexpected type byte '?'"}, {"$abc\r\n", "invalid length"},
+      {"$-2\r\n", "negative length"},        {"*-2\r\n", "negative length"},
+      {"+OK\rX", "expected LF after CR"},    {"$3\r\nabcXY", "bulk data not followed by CRLF"},
   };
   std::string deep;
   for (int i = 0; i < 200; ++i) deep += "*1\r\n";
@@ -258,7 +268,8 @@ TEST_CASE("malformed replies are protocol errors", "[unit][frame]") {
     INFO(input.substr(0, 30));
     reply_parser p(reply_parser::limits{512 * 1024 * 1024, 1000, 128, 1LL << 32});
     std::string error;
-    feed(p, input, {input.size()}, [](std::size_t) {}, &error);
+    feed(
+        p, input, {input.size()}, [](std::size_t) {}, &error);
     CHECK_THAT(error, Catch::Contains(message));
   }
 }

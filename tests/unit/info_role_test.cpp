@@ -42,7 +42,9 @@ TEST_CASE("INFO output parses into sections and fields", "[unit][info]") {
 }
 
 TEST_CASE("INFO parsing tolerates LF-only and headerless input", "[unit][info]") {
-  auto i = parse_info("role:master\nconnected_slaves:1\nslave0:ip=10.0.0.2,port=6380,state=online,offset=99,lag=0\n");
+  auto i = parse_info(
+      "role:master\nconnected_slaves:1\nslave0:ip=10.0.0.2,port=6380,state=online,offset=99,lag="
+      "0\n");
   CHECK(i.get("", "role") == "master");
   auto pairs = parse_info_pairs(std::string(*i.get("", "slave0")));
   CHECK(pairs["ip"] == "10.0.0.2");
@@ -53,21 +55,23 @@ TEST_CASE("INFO parsing tolerates LF-only and headerless input", "[unit][info]")
   CHECK(parse_info("# Keyspace\r\n").total_keys() == 0);
 }
 
-TEST_CASE("keyspace counts that overflow or are not numbers never overflow the total", "[unit][info]") {
+TEST_CASE("keyspace counts that overflow or are not numbers never overflow the total",
+          "[unit][info]") {
   // Found by the fuzzer (UBSan: signed overflow in total_keys).
   auto huge = parse_info("# Keyspace\r\ndb0:keys=9223372036854775807,expires=0\r\ndb1:keys=3\r\n");
   CHECK(huge.total_keys() == std::numeric_limits<long long>::max());
-  auto junk = parse_info("# Keyspace\r\ndb0:keys=777777777777777777777777777777\r\ndb1:keys=x\r\n"
-                         "db2:keys=-5\r\ndb3:keys=4\r\n");
+  auto junk = parse_info(
+      "# Keyspace\r\ndb0:keys=777777777777777777777777777777\r\ndb1:keys=x\r\n"
+      "db2:keys=-5\r\ndb3:keys=4\r\n");
   CHECK(junk.total_keys() == 4);
 }
 
 TEST_CASE("ROLE replies parse for master and replica and sentinel", "[unit][role]") {
   auto master = parse_role(reply::make_array(
       {reply::make_string("master"), reply::make_integer(3129659),
-       reply::make_array({reply::make_array({reply::make_string("127.0.0.1"),
-                                             reply::make_string("9001"),
-                                             reply::make_string("3129242")})})}));
+       reply::make_array(
+           {reply::make_array({reply::make_string("127.0.0.1"), reply::make_string("9001"),
+                               reply::make_string("3129242")})})}));
   REQUIRE(master);
   CHECK(master->is_master());
   CHECK(master->offset == 3129659);

@@ -11,7 +11,9 @@ using namespace rsm;
 TEST_CASE("text log lines have the documented shape", "[unit][log]") {
   log::set_format(log::format::text);
   auto line = log::format_line(log::level::info, "proxy", "listening", {{"addr", "0.0.0.0:8889"}});
-  CHECK(std::regex_match(line, std::regex(R"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d INFO proxy: listening addr=0\.0\.0\.0:8889\n)")));
+  CHECK(std::regex_match(
+      line, std::regex(
+                R"(\d{4}/\d\d/\d\d \d\d:\d\d:\d\d INFO proxy: listening addr=0\.0\.0\.0:8889\n)")));
   auto quoted = log::format_line(log::level::warn, "ctl", "x", {{"reason", "two words"}});
   CHECK(quoted.find("WARN ctl: x reason=\"two words\"") != std::string::npos);
 }
@@ -30,8 +32,10 @@ TEST_CASE("secrets are never written", "[unit][log]") {
   for (log::format f : {log::format::text, log::format::json}) {
     log::set_format(f);
     auto line = log::format_line(log::level::info, "proxy", "auth",
-                                 {{"password", "hunter2"}, {"requirepass", "hunter2"},
-                                  {"sentinel-password", "hunter2"}, {"user", "bob"}});
+                                 {{"password", "hunter2"},
+                                  {"requirepass", "hunter2"},
+                                  {"sentinel-password", "hunter2"},
+                                  {"user", "bob"}});
     CHECK(line.find("hunter2") == std::string::npos);
     CHECK(line.find("<redacted>") != std::string::npos);
     CHECK(line.find("bob") != std::string::npos);

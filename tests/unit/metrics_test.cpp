@@ -61,7 +61,8 @@ TEST_CASE("the exposition parser rejects malformed text with the line", "[unit][
 
 TEST_CASE("graphite lines have the original's key shape", "[unit][metrics]") {
   auto i = redis::parse_info(
-      "# Server\r\nuptime_in_seconds:42\r\n# Memory\r\nused_memory:1024000\r\nused_memory_rss:2048000\r\n"
+      "# Server\r\nuptime_in_seconds:42\r\n# "
+      "Memory\r\nused_memory:1024000\r\nused_memory_rss:2048000\r\n"
       "# CPU\r\nused_cpu_sys:1.5\r\nused_cpu_user:not-a-number\r\n");
   auto prefix = graphite_prefix("lain.local", "redis-service-sm");
   CHECK(prefix == "lain_local.redis_service_sm");

@@ -11,7 +11,9 @@ using kind = action::kind;
 
 namespace {
 
-address at(int port) { return {"10.0.0.1", static_cast<std::uint16_t>(port)}; }
+address at(int port) {
+  return {"10.0.0.1", static_cast<std::uint16_t>(port)};
+}
 
 observe::node_state master_node(int inst, long long keys = 10, long long offset = 1000) {
   observe::node_state n;
@@ -25,7 +27,8 @@ observe::node_state master_node(int inst, long long keys = 10, long long offset 
   return n;
 }
 
-observe::node_state replica_node(int inst, int master_inst, long long keys = 10, long long offset = 1000) {
+observe::node_state replica_node(int inst, int master_inst, long long keys = 10,
+                                 long long offset = 1000) {
   auto n = master_node(inst, keys, offset);
   n.role.type = redis::role_info::kind::replica;
   n.role.master = at(6378 + master_inst);
@@ -102,12 +105,12 @@ TEST_CASE("plan: a fresh group gets a master chosen by data and sentinels regist
   auto p = w.run();
   CHECK(p.rule == "b");
   CHECK(p.master == at(6379));  // all equal: the lowest InstanceNo
-  CHECK(described(p) == std::vector<std::string>{
-                            "replicaof redis 2 10.0.0.1:6380 -> 10.0.0.1:6379",
-                            "replicaof redis 3 10.0.0.1:6381 -> 10.0.0.1:6379",
-                            "monitor on sentinel 1 10.0.0.1:26379 -> 10.0.0.1:6379 quorum 2",
-                            "monitor on sentinel 2 10.0.0.1:26380 -> 10.0.0.1:6379 quorum 2",
-                            "monitor on sentinel 3 10.0.0.1:26381 -> 10.0.0.1:6379 quorum 2"});
+  CHECK(described(p) ==
+        std::vector<std::string>{"replicaof redis 2 10.0.0.1:6380 -> 10.0.0.1:6379",
+                                 "replicaof redis 3 10.0.0.1:6381 -> 10.0.0.1:6379",
+                                 "monitor on sentinel 1 10.0.0.1:26379 -> 10.0.0.1:6379 quorum 2",
+                                 "monitor on sentinel 2 10.0.0.1:26380 -> 10.0.0.1:6379 quorum 2",
+                                 "monitor on sentinel 3 10.0.0.1:26381 -> 10.0.0.1:6379 quorum 2"});
   CHECK(p.actions[0].reason.find("fresh group") != std::string::npos);
 }
 
@@ -185,7 +188,8 @@ TEST_CASE("plan: a sentinel on the wrong master is moved with REMOVE first", "[u
   CHECK(p.rule == "d");
   REQUIRE(p.actions.size() == 1);
   CHECK(p.actions[0].remove_first);
-  CHECK(p.actions[0].describe() == "re-monitor on sentinel 3 10.0.0.1:26381 -> 10.0.0.1:6379 quorum 2");
+  CHECK(p.actions[0].describe() ==
+        "re-monitor on sentinel 3 10.0.0.1:26381 -> 10.0.0.1:6379 quorum 2");
 }
 
 TEST_CASE("plan: stale sentinel entries after an IP change are reset one sentinel at a time",
@@ -244,13 +248,19 @@ TEST_CASE("plan: an incomplete picture means no action", "[unit][plan]") {
   };
   std::vector<incomplete> table = {
       {"no discovery", [](world& w) { w.in.discovery_ok = false; }, "discovery has not answered"},
-      {"one redis", [](world& w) { w.in.discovered.redis.erase(2); w.in.discovered.redis.erase(3); },
+      {"one redis",
+       [](world& w) {
+         w.in.discovered.redis.erase(2);
+         w.in.discovered.redis.erase(3);
+       },
        "fewer than 2 redis nodes"},
       {"no sentinel", [](world& w) { w.in.discovered.sentinels.clear(); }, "no sentinel"},
-      {"most sentinels unreachable", [](world& w) {
+      {"most sentinels unreachable",
+       [](world& w) {
          w.in.observed.sentinels[0].reachable = false;
          w.in.observed.sentinels[1].reachable = false;
-       }, "only 1 of 3 sentinels reachable"},
+       },
+       "only 1 of 3 sentinels reachable"},
   };
   for (const auto& c : table) {
     INFO(c.name);
@@ -311,7 +321,8 @@ TEST_CASE("plan: replica safety settings are applied where they differ", "[unit]
   w.healthy();
   w.cfg.min_replicas_to_write = 1;
   w.cfg.min_replicas_max_lag = 10s;
-  for (auto& n : w.in.observed.nodes) n.config = {{"min-replicas-to-write", "1"}, {"min-replicas-max-lag", "10"}};
+  for (auto& n : w.in.observed.nodes)
+    n.config = {{"min-replicas-to-write", "1"}, {"min-replicas-max-lag", "10"}};
   w.in.observed.nodes[1].config["min-replicas-to-write"] = "0";
   auto p = w.run();
   CHECK(p.rule == "i");

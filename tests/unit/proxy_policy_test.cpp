@@ -6,19 +6,36 @@ using namespace rsm::proxy;
 
 TEST_CASE("the proxy refuses commands that would break the managed group", "[unit][policy]") {
   policy p;
-  for (auto [name, arg] : std::vector<std::pair<std::string, std::string>>{
-           {"replicaof", "no"}, {"SLAVEOF", "x"}, {"shutdown", ""}, {"FAILOVER", ""},
-           {"debug", "sleep"}, {"config", "set"}, {"CONFIG", "rewrite"}, {"config", "resetstat"},
-           {"cluster", "info"}, {"SYNC", ""}, {"psync", "?"}, {"module", "load"},
-           {"acl", "setuser"}, {"ACL", "deluser"}, {"sentinel", "masters"}}) {
+  for (auto [name, arg] :
+       std::vector<std::pair<std::string, std::string>>{{"replicaof", "no"},
+                                                        {"SLAVEOF", "x"},
+                                                        {"shutdown", ""},
+                                                        {"FAILOVER", ""},
+                                                        {"debug", "sleep"},
+                                                        {"config", "set"},
+                                                        {"CONFIG", "rewrite"},
+                                                        {"config", "resetstat"},
+                                                        {"cluster", "info"},
+                                                        {"SYNC", ""},
+                                                        {"psync", "?"},
+                                                        {"module", "load"},
+                                                        {"acl", "setuser"},
+                                                        {"ACL", "deluser"},
+                                                        {"sentinel", "masters"}}) {
     INFO(name << " " << arg);
     auto r = p.refusal(name, arg);
     REQUIRE(r);
     CHECK(r->rfind("ERR command '", 0) == 0);
   }
-  for (auto [name, arg] : std::vector<std::pair<std::string, std::string>>{
-           {"GET", "k"}, {"config", "get"}, {"acl", "whoami"}, {"client", "setname"}, {"INFO", ""},
-           {"SET", "k"}, {"scan", "0"}, {"Debugx", ""}, {"S", ""}}) {
+  for (auto [name, arg] : std::vector<std::pair<std::string, std::string>>{{"GET", "k"},
+                                                                           {"config", "get"},
+                                                                           {"acl", "whoami"},
+                                                                           {"client", "setname"},
+                                                                           {"INFO", ""},
+                                                                           {"SET", "k"},
+                                                                           {"scan", "0"},
+                                                                           {"Debugx", ""},
+                                                                           {"S", ""}}) {
     INFO(name << " " << arg);
     CHECK_FALSE(p.refusal(name, arg));
   }

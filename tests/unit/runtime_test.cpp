@@ -114,16 +114,18 @@ TEST_CASE("a task that throws stops the runtime with exit code 1", "[unit][runti
 TEST_CASE("with_timeout returns the value or the timeout error", "[unit][runtime]") {
   asio::io_context ctx;
   std::optional<result<int>> fast, slow;
-  asio::co_spawn(ctx, [&]() -> awaitable<void> {
-    fast = co_await net::with_timeout(
-        []() -> awaitable<result<int>> { co_return 7; }(), 1s);
-    slow = co_await net::with_timeout(
-        []() -> awaitable<result<int>> {
-          co_await net::async_sleep(10s);
-          co_return 8;
-        }(),
-        50ms, error(errc::connect_timeout, "x"));
-  }, asio::detached);
+  asio::co_spawn(
+      ctx,
+      [&]() -> awaitable<void> {
+        fast = co_await net::with_timeout([]() -> awaitable<result<int>> { co_return 7; }(), 1s);
+        slow = co_await net::with_timeout(
+            []() -> awaitable<result<int>> {
+              co_await net::async_sleep(10s);
+              co_return 8;
+            }(),
+            50ms, error(errc::connect_timeout, "x"));
+      },
+      asio::detached);
   ctx.run_for(5s);
   REQUIRE(fast);
   REQUIRE(*fast);
@@ -144,11 +146,12 @@ TEST_CASE("a task ended by Asio's throw on cancellation is a clean stop", "[unit
   CHECK(rt.run() == 0);
 }
 
-TEST_CASE("detached work a task left behind does not keep a stopped runtime alive", "[unit][runtime]") {
+TEST_CASE("detached work a task left behind does not keep a stopped runtime alive",
+          "[unit][runtime]") {
   runtime rt({.data_threads = 1, .stop_deadline = 30s, .handle_signals = true});
   // Detached, not a runtime task: nothing cancels it.
-  asio::co_spawn(rt.control(), []() -> awaitable<void> { co_await net::async_sleep(60s); }(),
-                 asio::detached);
+  asio::co_spawn(
+      rt.control(), []() -> awaitable<void> { co_await net::async_sleep(60s); }(), asio::detached);
   rt.spawn("signal", raise_after(SIGTERM, 50ms));
   auto start = std::chrono::steady_clock::now();
   CHECK(rt.run() == 0);

@@ -22,7 +22,8 @@ TEST_CASE("instance events are parsed with and without the master part", "[unit]
   CHECK(m.master_name == "master_service");
   CHECK(m.master_addr == address{"10.0.0.1", 6379});
 
-  auto r = parse_event("+sdown", "slave 10.0.0.2:6380 10.0.0.2 6380 @ master_service 10.0.0.1 6379");
+  auto r =
+      parse_event("+sdown", "slave 10.0.0.2:6380 10.0.0.2 6380 @ master_service 10.0.0.1 6379");
   CHECK(r.instance_type == "slave");
   CHECK(r.instance_name == "10.0.0.2:6380");
   CHECK(r.instance_addr == address{"10.0.0.2", 6380});
@@ -31,8 +32,8 @@ TEST_CASE("instance events are parsed with and without the master part", "[unit]
 }
 
 TEST_CASE("malformed event payloads leave fields empty and never crash", "[unit][sentinel]") {
-  for (const char* p : {"", " ", "master", "master x", "master x 1.2.3.4 notaport",
-                        "slave a b c @", "+switch-master", "master_service 1 2 3"}) {
+  for (const char* p : {"", " ", "master", "master x", "master x 1.2.3.4 notaport", "slave a b c @",
+                        "+switch-master", "master_service 1 2 3"}) {
     INFO(p);
     auto e = parse_event("+switch-master", p);
     CHECK(e.payload == p);
@@ -44,13 +45,12 @@ TEST_CASE("malformed event payloads leave fields empty and never crash", "[unit]
 }
 
 TEST_CASE("sentinel records become fields and a typed master view", "[unit][sentinel]") {
-  auto rec = reply::make_array({reply::make_string("name"), reply::make_string("master_service"),
-                                reply::make_string("ip"), reply::make_string("10.0.0.1"),
-                                reply::make_string("port"), reply::make_string("6379"),
-                                reply::make_string("flags"),
-                                reply::make_string("master,failover_in_progress"),
-                                reply::make_string("config-epoch"), reply::make_string("7"),
-                                reply::make_string("quorum"), reply::make_string("2")});
+  auto rec = reply::make_array(
+      {reply::make_string("name"), reply::make_string("master_service"), reply::make_string("ip"),
+       reply::make_string("10.0.0.1"), reply::make_string("port"), reply::make_string("6379"),
+       reply::make_string("flags"), reply::make_string("master,failover_in_progress"),
+       reply::make_string("config-epoch"), reply::make_string("7"), reply::make_string("quorum"),
+       reply::make_string("2")});
   auto f = to_fields(rec);
   REQUIRE(f);
   auto v = to_master_view(*f);

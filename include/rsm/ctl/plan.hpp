@@ -52,12 +52,12 @@ struct config {
 
 struct action {
   enum class kind {
-    replicaof,         // REPLICAOF master (target: a redis node)
-    promote,           // REPLICAOF NO ONE
-    sentinel_monitor,  // [REMOVE] + MONITOR + SET on a sentinel
-    sentinel_reset,    // SENTINEL RESET name, then wait until it re-learned the group
-    sentinel_failover, // SENTINEL FAILOVER name
-    config_set,        // CONFIG SET key value on a redis node
+    replicaof,          // REPLICAOF master (target: a redis node)
+    promote,            // REPLICAOF NO ONE
+    sentinel_monitor,   // [REMOVE] + MONITOR + SET on a sentinel
+    sentinel_reset,     // SENTINEL RESET name, then wait until it re-learned the group
+    sentinel_failover,  // SENTINEL FAILOVER name
+    config_set,         // CONFIG SET key value on a redis node
   };
   kind what = kind::replicaof;
   /// The node or sentinel acted upon.

@@ -6,8 +6,8 @@
 /// unchanged one), each with what changed since the previous snapshot. Outages are handled
 /// inside (retries with back-off; the last good snapshot stays the current one), so
 /// `async_next` only fails when it is cancelled.
-#include "rsm/net/asio.hpp"
 #include "rsm/duration.hpp"
+#include "rsm/net/asio.hpp"
 #include "rsm/topology/group.hpp"
 
 #include <chrono>

@@ -25,7 +25,7 @@ class policy {
   std::optional<std::string> refusal(std::string_view name, std::string_view first_arg) const;
 
  private:
-  std::set<std::string, std::less<>> refused_;  // "CONFIG SET", "SHUTDOWN", ...
+  std::set<std::string, std::less<>> refused_;   // "CONFIG SET", "SHUTDOWN", ...
   std::set<std::string, std::less<>> two_word_;  // "CONFIG", "ACL": names with refused subcommands
   /// By upper-cased first letter, the lengths of the refused names (bit n: n characters, bit 63:
   /// 63 or more): most commands are passed over without a lookup.

@@ -24,7 +24,7 @@ awaitable<result<info>> async_info(connection& c, std::string section = "");
 /// REPLICAOF host port, or REPLICAOF NO ONE when `master` is empty.
 awaitable<result<void>> async_replicaof(connection& c, std::optional<address> master);
 awaitable<result<std::map<std::string, std::string>>> async_config_get(connection& c,
-                                                                        std::string pattern);
+                                                                       std::string pattern);
 awaitable<result<void>> async_config_set(connection& c, std::string key, std::string value);
 
 }  // namespace rsm::redis

@@ -31,8 +31,8 @@ struct options {
 /// Options for a short control-plane exchange: one timeout for connect and commands.
 /// (References and a string_view: no std::string temporaries inside a co_await expression,
 /// which GCC 12 mishandles.)
-inline options short_options(const address& server, const std::string& password,
-                             duration timeout, std::string_view client_name) {
+inline options short_options(const address& server, const std::string& password, duration timeout,
+                             std::string_view client_name) {
   options o;
   o.server = server;
   o.password = password;

@@ -1,8 +1,8 @@
 #pragma once
 /// A Redis command as an argument vector, and its RESP encoding (an array of bulk strings).
-#include <type_traits>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <vector>
 
 namespace rsm::resp {
@@ -13,8 +13,8 @@ class command {
   /// `command{"SET", key, value}`. (A variadic constructor rather than an initializer_list:
   /// GCC 12 miscompiles initializer_lists of string literals inside co_await expressions.)
   template <class... A>
-    requires(sizeof...(A) > 0 && (std::is_convertible_v<const A&, std::string_view> && ...))
-  explicit command(const A&... args) {
+  requires(sizeof...(A) > 0 && (std::is_convertible_v<const A&, std::string_view> &&
+                                ...)) explicit command(const A&... args) {
     args_.reserve(sizeof...(A));
     (args_.emplace_back(std::string_view(args)), ...);
   }

@@ -25,7 +25,10 @@ namespace rsm::resp {
 class short_text {
  public:
   static constexpr std::size_t capacity = 64;
-  void clear() { size_ = 0; truncated_ = false; }
+  void clear() {
+    size_ = 0;
+    truncated_ = false;
+  }
   void append(std::string_view s);
   std::string_view view() const { return {data_.data(), size_}; }
   /// Whether more bytes were offered than fit.
@@ -41,9 +44,9 @@ class short_text {
 
 struct parse_step {
   enum class kind {
-    need_more,   // everything offered was consumed; the frame continues
-    frame_end,   // `consumed` bytes complete the current frame
-    error,       // a protocol error: see error_message(); close after replying
+    need_more,  // everything offered was consumed; the frame continues
+    frame_end,  // `consumed` bytes complete the current frame
+    error,      // a protocol error: see error_message(); close after replying
   };
   kind what = kind::need_more;
   std::size_t consumed = 0;
@@ -52,11 +55,11 @@ struct parse_step {
 class request_parser {
  public:
   struct limits {
-    std::size_t max_bulk = 512 * 1024 * 1024;        // proto-max-bulk-len
+    std::size_t max_bulk = 512 * 1024 * 1024;  // proto-max-bulk-len
     /// Arguments per command: Redis 7 accepts up to INT_MAX (older versions 1M); the parser
     /// holds no per-argument state, so the bound costs nothing.
     std::size_t max_multibulk = 2147483647;
-    std::size_t max_inline = 64 * 1024;               // PROTO_INLINE_MAX_SIZE
+    std::size_t max_inline = 64 * 1024;  // PROTO_INLINE_MAX_SIZE
   };
 
   request_parser() : request_parser(limits{}) {}
@@ -80,7 +83,16 @@ class request_parser {
   std::size_t frame_bytes() const { return frame_bytes_; }
 
  private:
-  enum class state { start, mbulk_count, bulk_header, bulk_count, bulk_data, bulk_cr, bulk_lf, inline_line };
+  enum class state {
+    start,
+    mbulk_count,
+    bulk_header,
+    bulk_count,
+    bulk_data,
+    bulk_cr,
+    bulk_lf,
+    inline_line
+  };
   parse_step fail(std::string msg, std::size_t consumed);
   void begin_frame();
   bool parse_whole(std::string_view in, std::size_t& pos);
@@ -135,7 +147,7 @@ class reply_parser {
   state st_ = state::type;
   char cur_type_ = 0;
   char top_type_ = 0;
-  std::string line_;          // a line being read (bounded by max_line; short in practice)
+  std::string line_;  // a line being read (bounded by max_line; short in practice)
   std::size_t line_len_ = 0;
   std::size_t bulk_left_ = 0;
   std::vector<std::uint64_t> stack_;  // elements left per open aggregate

@@ -36,8 +36,11 @@ event parse_event(std::string_view channel, std::string_view payload);
 
 /// The channels the proxy, ctl and watch follow.
 inline constexpr std::array<std::string_view, 12> watched_channels = {
-    "+switch-master", "+sdown",         "-sdown",       "+odown",
-    "-odown",         "+failover-end",  "+reset-master", "+try-failover",
-    "+elected-leader", "+failover-state-reconf-slaves", "+slave", "+sentinel"};
+    "+switch-master",  "+sdown",
+    "-sdown",          "+odown",
+    "-odown",          "+failover-end",
+    "+reset-master",   "+try-failover",
+    "+elected-leader", "+failover-state-reconf-slaves",
+    "+slave",          "+sentinel"};
 
 }  // namespace rsm::sentinel
