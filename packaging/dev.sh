@@ -20,7 +20,7 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JOBS=${JOBS:-2}
 BUILD_PACKAGES=(cmake make g++ pkg-config git libboost1.81-dev libboost-program-options1.81-dev
                 libhiredis-dev rapidjson-dev catch2)
-TEST_PACKAGES=(redis-server redis-sentinel redis-tools curl python3-redis shellcheck)
+TEST_PACKAGES=(redis-server redis-sentinel redis-tools curl python3-redis shellcheck clang-format)
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
@@ -118,6 +118,22 @@ print_summary() {
   for line in "${SUMMARY[@]}"; do printf 'dev.sh:   %s\n' "$line" >&2; done
 }
 
+# Every C++ file under src/, include/ and tests/ is as clang-format (the committed .clang-format)
+# writes it; the files it would change are listed.
+check_format() {
+  local files bad
+  mapfile -t files < <(cd "$ROOT" && git ls-files 'src/*.cpp' 'src/*.hpp' 'include/*.hpp' 'tests/*.cpp' 'tests/*.hpp')
+  [ ${#files[@]} -gt 0 ] || return 0
+  bad=$(cd "$ROOT" && for f in "${files[@]}"; do
+    clang-format --dry-run -Werror "$f" >/dev/null 2>&1 || echo "$f"
+  done)
+  if [ -n "$bad" ]; then
+    say "not formatted (run clang-format -i on them):"
+    printf '%s\n' "$bad" | sed 's/^/  /' >&2
+    return 1
+  fi
+}
+
 cmd_up() {
   ensure_packages "${BUILD_PACKAGES[@]}" redis-server redis-sentinel redis-tools
   build "$ROOT/build/release" Release -DRSM_BUILD_TESTS=OFF
@@ -152,6 +168,10 @@ cmd_test() {
     ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   fi
   local status=0 rc failed_dirs=()
+  rc=0
+  check_format || rc=$?
+  record "clang-format (src, include, tests)" "$rc"
+  [ "$rc" = 0 ] || status=$rc
   build "$ROOT/build/test" RelWithDebInfo
   rc=0
   run_tests "$ROOT/build/test" "${args[@]}" || rc=$?
