@@ -5,6 +5,7 @@
 
 #include "rsm/log.hpp"
 #include "rsm/redis/transport.hpp"
+#include "rsm/resp/command.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
@@ -173,6 +174,14 @@ awaitable<void> session::client_loop() {
       note(t);
       if (pinned_ && t.selects && t.db >= 0 && !unpaired_)
         selects_.emplace_back(requests_sent_ + fwd_replies_, t.db);
+      if (parser_.is_inline()) {
+        // Redis gets the arguments the proxy classified, not a line to split again its own way.
+        if (!co_await flush()) co_return;
+        frame_ = fwd_begin_ = scan;
+        auto framed = resp::encode(resp::command(parser_.inline_args()));
+        if (!co_await forward(std::move(framed), unpaired_ ? 0 : 1)) co_return;
+        continue;
+      }
       if (!unpaired_) ++fwd_replies_;
       ++fwd_commands_;
       frame_ = scan;
@@ -334,6 +343,18 @@ awaitable<bool> session::flush() {
   }
   auto [bytes, replies] = take_frames();
   co_return co_await to_backend(bytes, replies);
+}
+
+// One request the proxy encoded itself (not bytes of buf_), after everything before it.
+awaitable<bool> session::forward(std::string bytes, std::size_t replies) {
+  counters().add(counters().commands);
+  if (pinned_) co_return co_await to_backend(bytes, replies);
+  auto* sb = co_await route_shared();
+  if (sb == nullptr || !sb->usable() || closed_) co_return false;
+  outstanding_ += replies;
+  inflight_bytes_ += bytes.size();
+  sb->submit(shared_from_this(), bytes, replies);
+  co_return true;
 }
 
 // This thread's shared connection. A session moves to a new one only once every reply due on

@@ -54,6 +54,7 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::optional<local_answer> decide(std::string_view frame);
   void note(const command_traits& t);
   awaitable<bool> flush();
+  awaitable<bool> forward(std::string bytes, std::size_t replies);
   std::pair<std::string_view, std::size_t> take_frames();
   bool submit();
   bool submit_shared();

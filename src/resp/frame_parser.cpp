@@ -64,25 +64,31 @@ int hex_digit(char c) {
   return -1;
 }
 
-// Redis's sdssplitargs: false on unbalanced quotes (or a closing quote not followed by space).
+// Redis 7's sdssplitargs, step for step: false where it fails ("unbalanced quotes"). It reads
+// a C string, so a NUL ends the line (what follows it is ignored) and reading past the end gives
+// NUL. Blanks between arguments are isspace() (' ', \t, \n, \v, \f, \r), but an unquoted
+// argument ends only at ' ', \n, \r, \t or NUL: "\vSELECT 5" is SELECT 5, "A\vB" one argument.
 bool split_inline(std::string_view line, std::vector<std::string>& out) {
+  auto at = [&line](std::size_t i) -> char { return i < line.size() ? line[i] : '\0'; };
+  auto blank = [](char c) {
+    return c == ' ' || c == '\t' || c == '\n' || c == '\v' || c == '\f' || c == '\r';
+  };
   std::size_t p = 0;
-  auto space = [](char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t' || c == '\0'; };
   for (;;) {
-    while (p < line.size() && space(line[p])) ++p;
-    if (p >= line.size()) return true;
+    while (at(p) != '\0' && blank(at(p))) ++p;
+    if (at(p) == '\0') return true;
     std::string cur;
     bool inq = false, insq = false, done = false;
     while (!done) {
+      char c = at(p);
       if (inq) {
-        if (p >= line.size()) return false;
-        if (line[p] == '\\' && p + 3 < line.size() && line[p + 1] == 'x' &&
-            hex_digit(line[p + 2]) >= 0 && hex_digit(line[p + 3]) >= 0) {
-          cur += static_cast<char>(hex_digit(line[p + 2]) * 16 + hex_digit(line[p + 3]));
+        if (c == '\\' && at(p + 1) == 'x' && hex_digit(at(p + 2)) >= 0 &&
+            hex_digit(at(p + 3)) >= 0) {
+          cur += static_cast<char>(hex_digit(at(p + 2)) * 16 + hex_digit(at(p + 3)));
           p += 3;
-        } else if (line[p] == '\\' && p + 1 < line.size()) {
+        } else if (c == '\\' && at(p + 1) != '\0') {
           ++p;
-          switch (line[p]) {
+          switch (at(p)) {
             case 'n':
               cur += '\n';
               break;
@@ -99,32 +105,32 @@ bool split_inline(std::string_view line, std::vector<std::string>& out) {
               cur += '\a';
               break;
             default:
-              cur += line[p];
+              cur += at(p);
               break;
           }
-        } else if (line[p] == '"') {
-          if (p + 1 < line.size() && !space(line[p + 1])) return false;
+        } else if (c == '"') {
+          // A closing quote must be followed by a blank or nothing at all.
+          if (at(p + 1) != '\0' && !blank(at(p + 1))) return false;
           done = true;
+        } else if (c == '\0') {
+          return false;  // unterminated quotes
         } else {
-          cur += line[p];
+          cur += c;
         }
       } else if (insq) {
-        if (p >= line.size()) return false;
-        if (line[p] == '\\' && p + 1 < line.size() && line[p + 1] == '\'') {
+        if (c == '\\' && at(p + 1) == '\'') {
           ++p;
           cur += '\'';
-        } else if (line[p] == '\'') {
-          if (p + 1 < line.size() && !space(line[p + 1])) return false;
+        } else if (c == '\'') {
+          if (at(p + 1) != '\0' && !blank(at(p + 1))) return false;
           done = true;
+        } else if (c == '\0') {
+          return false;
         } else {
-          cur += line[p];
+          cur += c;
         }
       } else {
-        if (p >= line.size()) {
-          done = true;
-          break;
-        }
-        switch (line[p]) {
+        switch (c) {
           case ' ':
           case '\n':
           case '\r':
@@ -139,11 +145,11 @@ bool split_inline(std::string_view line, std::vector<std::string>& out) {
             insq = true;
             break;
           default:
-            cur += line[p];
+            cur += c;
             break;
         }
       }
-      if (p < line.size()) ++p;
+      if (at(p) != '\0') ++p;
     }
     out.push_back(std::move(cur));
   }
@@ -299,6 +305,17 @@ parse_step request_parser::parse(std::string_view in) {
       case state::inline_line: {
         auto nl = in.find('\n', pos);
         auto end = nl == std::string_view::npos ? in.size() : nl;
+        if (inline_line_.find('\0') != std::string::npos ||
+            in.substr(pos, end - pos).find('\0') != std::string_view::npos) {
+          // Redis looks for the line's end with strchr(), which stops at a NUL: a line with one
+          // never ends, and everything after it waits in the buffer until the inline limit.
+          // Only this client waits (nothing of it is forwarded), and as long as Redis would.
+          if (inline_line_.find('\0') == std::string::npos) inline_line_.push_back('\0');
+          frame_bytes_ += in.size() - pos;
+          pos = in.size();
+          if (frame_bytes_ > limits_.max_inline) return fail("too big inline request", pos);
+          break;
+        }
         inline_line_.append(in.substr(pos, end - pos));
         frame_bytes_ += end - pos;
         pos = end;

@@ -102,6 +102,65 @@ TEST_CASE("request frames are found whole and byte by byte and in random splits"
   CHECK(p.name().equals_upper("SET"));
 }
 
+TEST_CASE("inline commands are split exactly as Redis 7's sdssplitargs splits them",
+          "[unit][frame]") {
+  using args = std::vector<std::string>;
+  struct row {
+    std::string line;  // without its newline
+    bool ok;
+    args want;
+  };
+  using namespace std::string_literals;
+  const std::vector<row> rows = {
+      // Blanks between arguments are isspace(): \v and \f too.
+      {"\vSELECT 5", true, {"SELECT", "5"}},
+      {"CONFIG \fSET maxmemory 1", true, {"CONFIG", "SET", "maxmemory", "1"}},
+      {"\f\v\t PING", true, {"PING"}},
+      // ... but an unquoted argument ends only at ' ', \t, \n, \r or NUL.
+      {"SET\va b", true, {"SET\va", "b"}},
+      {"SET\fa b", true, {"SET\fa", "b"}},
+      // A closing quote needs a blank (any isspace) or the end after it.
+      {"\"a\"\vb", true, {"a", "b"}},
+      {"'a'\fb", true, {"a", "b"}},
+      {"\"a\"b", false, {}},
+      {"'a'b", false, {}},
+      // Quotes start inside an argument too, and escapes work inside double quotes only.
+      {"ab\"c d\" e", true, {"abc d", "e"}},
+      {"\"\\x41\\x4g\\n\"", true, {"Ax4g\n"}},
+      {"'it\\'s'", true, {"it's"}},
+      {"'a\\nb'", true, {"a\\nb"}},
+      {"\"\\\"", false, {}},  // the escape eats the closing quote
+      {"\xff\x80 \x85", true, {"\xff\x80", "\x85"}},
+  };
+  for (const auto& r : rows) {
+    CAPTURE(r.line);
+    request_parser p;
+    auto st = p.parse(r.line + "\r\n");
+    if (!r.ok) {
+      CHECK(st.what == kind::error);
+      CHECK(p.error_message() == "ERR Protocol error: unbalanced quotes in request");
+      continue;
+    }
+    REQUIRE(st.what == kind::frame_end);
+    CHECK(p.inline_args() == r.want);
+    CHECK(p.argc() == r.want.size());
+  }
+}
+
+TEST_CASE("an inline line with a NUL never ends, as in Redis, until the inline limit",
+          "[unit][frame]") {
+  // Redis finds the newline with strchr(), which stops at the NUL.
+  using namespace std::string_literals;
+  request_parser p;
+  auto st = p.parse("GET a\0b\r\nPING\r\n"s);
+  CHECK(st.what == kind::need_more);
+  CHECK(st.consumed == 15);  // all of it: nothing after the NUL is a new command
+  std::string more(64 * 1024, 'x');
+  st = p.parse(more);
+  CHECK(st.what == kind::error);
+  CHECK(p.error_message() == "ERR Protocol error: too big inline request");
+}
+
 TEST_CASE("a long inline line is refused however its bytes arrive", "[unit][frame]") {
   // Found by the fuzzer: a line past the limit but with its newline in the same read was
   // accepted whole and refused in pieces.
