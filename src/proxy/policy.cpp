@@ -1,5 +1,7 @@
 #include "rsm/proxy/policy.hpp"
 
+#include "rsm/proxy/command_table.hpp"
+
 #include <algorithm>
 #include <array>
 #include <cctype>
@@ -34,9 +36,17 @@ std::vector<std::string> parse_command_list(std::string_view text) {
 }
 
 policy::policy(const std::vector<std::string>& allow, const std::vector<std::string>& deny) {
-  refused_ = {"REPLICAOF",      "SLAVEOF",          "SHUTDOWN", "FAILOVER", "DEBUG",   "CONFIG SET",
-              "CONFIG REWRITE", "CONFIG RESETSTAT", "CLUSTER",  "SYNC",     "PSYNC",   "MODULE",
-              "ACL SETUSER",    "ACL DELUSER",      "ACL LOAD", "ACL SAVE", "SENTINEL"};
+  // The defaults: what the command table marks refused (a container's row covers its
+  // subcommands: "CLUSTER").
+  for (const auto& c : command_table::builtin().all()) {
+    if (c->how != route::refuse) continue;
+    auto bar = c->name.find('|');
+    if (bar != std::string::npos) {
+      auto* parent = command_table::builtin().find(c->name.substr(0, bar), "");
+      if (parent != nullptr && parent->how == route::refuse) continue;
+    }
+    refused_.insert(c->display_name());
+  }
   for (const auto& a : allow) {
     auto name = upper(a);
     if (name.find(' ') == std::string::npos) {
@@ -90,6 +100,8 @@ std::optional<std::string> policy::refusal(std::string_view name,
   }
   return "ERR command '" + std::string(shown) +
          "' is refused by the rsm proxy: it would change the group " +
-         "that rsm and Sentinel manage (allow it with --allow-command)";
+         "that rsm and Sentinel manage, or reach beyond this client's own connection (allow it "
+         "with "
+         "--allow-command)";
 }
 }  // namespace rsm::proxy

@@ -157,6 +157,10 @@ void server::add_metrics(metrics::exposition& e) const {
             "from the switch to the current master to the first reply from it", {},
             static_cast<double>(st.first_reply_ns.load()) / 1e9);
   }
+  e.counter("rsm_proxy_unknown_commands_total",
+            "commands the command table does not know (each moved its session to a connection "
+            "of its own)",
+            {}, n(st.unknown_commands));
   e.counter("rsm_proxy_idle_closed_total", "clients closed after --client-idle-timeout", {},
             n(st.idle_closed));
   e.counter("rsm_proxy_sessions_closed_on_switch_total",

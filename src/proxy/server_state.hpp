@@ -87,6 +87,10 @@ struct server::state {
   std::atomic<std::uint64_t> killed_on_switch{0};
   std::atomic<std::uint64_t> master_changes{0};
   std::atomic<std::uint64_t> idle_closed{0};
+  /// Commands rsm's command table does not know (each pinned its session).
+  std::atomic<std::uint64_t> unknown_commands{0};
+  /// CLIENT ID: the proxy's own numbering of client connections.
+  std::atomic<std::uint64_t> next_client_id{0};
   std::atomic<bool> stopped{false};
   std::vector<std::unique_ptr<thread_state>> threads;
 

@@ -76,6 +76,7 @@ session::session(std::shared_ptr<server::state> st, tcp::socket client, std::siz
       thread_(thread),
       client_(std::move(client)),
       authenticated_(st_->cfg.requirepass.empty()),
+      id_(st_->next_client_id.fetch_add(1, std::memory_order_relaxed) + 1),
       pinned_(st_->cfg.backend == backend_mode::dedicated),
       backend_(client_.get_executor()),
       writer_wake_(client_.get_executor(), asio::steady_timer::time_point::max()),
@@ -123,14 +124,14 @@ awaitable<void> session::client_loop() {
           // A frame too large to hold: its name is known by now; it streams as it comes,
           // through a connection of this session's own.
           if (!co_await flush()) co_return;
-          if (decide({})) {
+          auto t = classify(parser_.name(), parser_.first_arg(), parser_.argc());
+          if (decide({}, t)) {
             co_await answer("-ERR rsm proxy: a " + std::to_string(scan - frame_) +
                             "-byte request that cannot be forwarded\r\n");
             co_await flush_and_close();
             co_return;
           }
           if (!pinned_ && !co_await pin()) co_return;
-          auto t = classify(parser_.name(), parser_.first_arg());
           note(t);
           counters().add(counters().commands);
           streaming_ = true;
@@ -156,7 +157,8 @@ awaitable<void> session::client_loop() {
         frame_ = fwd_begin_ = scan;
         continue;
       }
-      if (auto local = decide(f)) {
+      auto t = classify(parser_.name(), parser_.first_arg(), parser_.argc());
+      if (auto local = decide(f, t)) {
         if (!co_await flush()) co_return;
         frame_ = fwd_begin_ = scan;
         co_await answer(std::move(local->text));
@@ -166,7 +168,7 @@ awaitable<void> session::client_loop() {
         }
         continue;
       }
-      auto t = classify(parser_.name(), parser_.first_arg());
+      if (t.unknown) st_->unknown_commands.fetch_add(1, std::memory_order_relaxed);
       if (t.pins && !pinned_) {
         if (!co_await flush()) co_return;
         if (!co_await pin()) co_return;
@@ -261,7 +263,8 @@ awaitable<std::optional<std::size_t>> session::read_client(std::size_t at) {
 }
 
 // Whether the proxy answers this frame itself (`frame`: its bytes when held whole).
-std::optional<session::local_answer> session::decide(std::string_view frame) {
+std::optional<session::local_answer> session::decide(std::string_view frame,
+                                                     const command_traits& t) {
   const auto& name = parser_.name();
   if (name.equals_upper("QUIT")) return local_answer{"+OK\r\n", true};
   if (name.equals_upper("AUTH")) {
@@ -286,7 +289,38 @@ std::optional<session::local_answer> session::decide(std::string_view frame) {
     st_->refused.fetch_add(1, std::memory_order_relaxed);
     return local_answer{"-" + *refused + "\r\n"};
   }
+  // State the proxy holds for a session on the shared path (a pinned one's connection holds
+  // its own: the command goes there).
+  if (t.local && !pinned_) return answer_locally(t.info->what, frame);
   return std::nullopt;
+}
+
+// CLIENT SETNAME, GETNAME and ID, answered as Redis 7.0 answers them.
+std::optional<session::local_answer> session::answer_locally(effect what, std::string_view frame) {
+  // A frame too large to hold (only its name is known): the caller refuses it.
+  if (frame.empty() && !parser_.is_inline()) return local_answer{"-ERR too large\r\n"};
+  switch (what) {
+    case effect::setname: {
+      auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
+      const auto& name = args.at(2);
+      for (char c : name) {
+        if (c < '!' || c > '~') {
+          return local_answer{
+              "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"};
+        }
+      }
+      client_name_ = name;
+      return local_answer{"+OK\r\n"};
+    }
+    case effect::getname:
+      if (client_name_.empty()) return local_answer{"$-1\r\n"};
+      return local_answer{"$" + std::to_string(client_name_.size()) + "\r\n" + client_name_ +
+                          "\r\n"};
+    case effect::id:
+      return local_answer{":" + std::to_string(id_) + "\r\n"};
+    default:
+      return std::nullopt;
+  }
 }
 
 void session::note(const command_traits& t) {
@@ -400,6 +434,7 @@ awaitable<bool> session::open_backend() {
   o.password = st_->cfg.password;
   o.connect_timeout = st_->cfg.connect_timeout;
   o.db = static_cast<int>(db_);
+  o.client_name = client_name_;
   auto until = std::chrono::steady_clock::now() + st_->cfg.failover_hold;
   std::function<bool()> gone = [this] { return closed_; };  // not a temporary in co_await (GCC 12)
   auto attempt = co_await open_master(*st_, std::move(o), until, gone);

@@ -51,7 +51,8 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
 
   awaitable<void> client_loop();
   awaitable<std::optional<std::size_t>> read_client(std::size_t at);
-  std::optional<local_answer> decide(std::string_view frame);
+  std::optional<local_answer> decide(std::string_view frame, const command_traits& t);
+  std::optional<local_answer> answer_locally(effect what, std::string_view frame);
   void note(const command_traits& t);
   awaitable<bool> flush();
   awaitable<bool> forward(std::string bytes, std::size_t replies);
@@ -95,6 +96,9 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   resp::request_parser parser_;
   bool streaming_ = false;
   bool authenticated_;
+  /// What the proxy holds for the client: its CLIENT ID and SETNAME.
+  std::uint64_t id_;
+  std::string client_name_;
 
   // Where requests go.
   bool pinned_ = false;

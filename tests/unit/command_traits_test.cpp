@@ -3,6 +3,9 @@
 
 #include <catch2/catch.hpp>
 
+#include <algorithm>
+#include <cstdlib>
+
 using namespace rsm;
 
 namespace {
@@ -12,7 +15,12 @@ proxy::command_traits traits(std::string_view name, std::string_view arg = "") {
   n.append(name);
   resp::short_text a;
   a.append(arg);
-  return proxy::classify(n, a);
+  // As many arguments as the command takes (at least), so that its arity holds.
+  std::size_t argc = arg.empty() ? 1 : 2;
+  if (auto* c = proxy::command_table::builtin().find(name, arg)) {
+    argc = std::max<std::size_t>(argc, static_cast<std::size_t>(std::abs(c->arity)));
+  }
+  return proxy::classify(n, a, argc);
 }
 
 }  // namespace
@@ -59,14 +67,65 @@ TEST_CASE("command traits: what pins and what stays on the shared connection", "
   CHECK(traits("SELECT", "x").db == -1);
   CHECK(traits("SELECT", "x").pins);
   CHECK(traits("SELECT").pins);
-  // Everything else is shared.
+  // Every other known command is shared.
   for (auto name :
-       {"GET", "SET", "INCR", "EVAL", "PUBLISH", "LPUSH", "BITCOUNT", "XADD", "PING", "ECHO",
-        "BLPOPX", "WAITING", "CLIENTS", "SELECTED", "a-very-long-command-name-that-is-nothing"}) {
+       {"GET", "SET", "INCR", "EVAL", "PUBLISH", "LPUSH", "BITCOUNT", "XADD", "PING", "ECHO"}) {
     INFO(name);
     auto t = traits(name);
     CHECK_FALSE(t.pins);
     CHECK_FALSE(t.unpairs);
     CHECK_FALSE(t.sticky);
+    CHECK_FALSE(t.unknown);
   }
+  // What rsm does not know may be a newer server's stateful or blocking command: it pins.
+  for (auto name : {"BLPOPX", "WAITING", "CLIENTS", "SELECTED",
+                    "a-very-long-command-name-that-is-nothing-at-all-and-longer-than-64-bytes"}) {
+    INFO(name);
+    auto t = traits(name);
+    CHECK(t.unknown);
+    CHECK(t.pins);
+    CHECK(t.sticky);
+  }
+  CHECK(traits("CLIENT", "NO-SUCH-SUBCOMMAND").unknown);
+  // CLIENT SETNAME, GETNAME, ID: held by the proxy.
+  CHECK(traits("client", "setname").local);
+  resp::short_text client, setname;
+  client.append("CLIENT");
+  setname.append("SETNAME");
+  CHECK_FALSE(proxy::classify(client, setname, 2).local);  // wrong arity: Redis answers it
+  CHECK(proxy::classify(client, setname, 2).bad_arity);
+  CHECK(traits("CLIENT", "GETNAME").local);
+  CHECK(traits("CLIENT", "id").local);
+  // The commands Redis never answers never reach a shared connection.
+  CHECK(traits("REPLCONF", "ACK").pins);
+  CHECK(traits("REPLCONF", "ACK").unpairs);
+}
+
+TEST_CASE("command table: generated from Redis and joined with rsm's facts", "[unit][traits]") {
+  const auto& t = proxy::command_table::builtin();
+  CHECK(t.all().size() > 300);
+  auto* get = t.find("get", "");
+  REQUIRE(get);
+  CHECK(get->arity == 2);
+  CHECK(get->first_key == 1);
+  CHECK(get->in_redis);
+  auto* setname = t.find("Client", "SetName");
+  REQUIRE(setname);
+  CHECK(setname->name == "client|setname");
+  CHECK(setname->display_name() == "CLIENT SETNAME");
+  CHECK(setname->what == proxy::effect::setname);
+  // A container's facts cover its subcommands: every CLUSTER subcommand is refused.
+  auto* cluster_info = t.find("cluster", "info");
+  REQUIRE(cluster_info);
+  CHECK(cluster_info->how == proxy::route::refuse);
+  CHECK(t.find("cluster", "no-such-thing") != nullptr);
+  // Only rsm's facts name CLIENT SETINFO (Redis 7.2): known, forwarded on the shared connection.
+  auto* setinfo = t.find("client", "setinfo");
+  REQUIRE(setinfo);
+  CHECK_FALSE(setinfo->in_redis);
+  CHECK(setinfo->how == proxy::route::shared);
+  // Malformed files are refused with the line.
+  CHECK_THROWS_WITH(proxy::command_table::parse("get\t2\n", ""), Catch::Contains("line 1"));
+  CHECK_THROWS_WITH(proxy::command_table::parse("", "get bogus one - x\n"),
+                    Catch::Contains("line 1"));
 }

@@ -21,7 +21,16 @@ TEST_CASE("the proxy refuses commands that would break the managed group", "[uni
                                                         {"module", "load"},
                                                         {"acl", "setuser"},
                                                         {"ACL", "deluser"},
-                                                        {"sentinel", "masters"}}) {
+                                                        {"sentinel", "masters"},
+                                                        // beyond the client's own connection
+                                                        {"REPLCONF", "ack"},
+                                                        {"client", "kill"},
+                                                        {"CLIENT", "PAUSE"},
+                                                        {"client", "unpause"},
+                                                        {"client", "unblock"},
+                                                        {"migrate", "h"},
+                                                        {"acl", "getuser"},
+                                                        {"ACL", "list"}}) {
     INFO(name << " " << arg);
     auto r = p.refusal(name, arg);
     REQUIRE(r);
@@ -31,6 +40,8 @@ TEST_CASE("the proxy refuses commands that would break the managed group", "[uni
                                                                            {"config", "get"},
                                                                            {"acl", "whoami"},
                                                                            {"client", "setname"},
+                                                                           {"client", "list"},
+                                                                           {"acl", "whoami"},
                                                                            {"INFO", ""},
                                                                            {"SET", "k"},
                                                                            {"scan", "0"},
@@ -41,7 +52,8 @@ TEST_CASE("the proxy refuses commands that would break the managed group", "[uni
   }
   CHECK(*p.refusal("config", "set") ==
         "ERR command 'CONFIG SET' is refused by the rsm proxy: it would change the group that rsm "
-        "and Sentinel manage (allow it with --allow-command)");
+        "and Sentinel manage, or reach beyond this client's own connection (allow it with "
+        "--allow-command)");
 }
 
 TEST_CASE("allow and deny lists adjust the policy", "[unit][policy]") {

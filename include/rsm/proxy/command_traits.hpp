@@ -1,22 +1,22 @@
 #pragma once
-/// What a command does to its connection (sans-io): whether it needs a backend connection of
-/// its own, and how it changes the session's connection-scoped state.
+/// What a command does to its connection (sans-io), read from the command table
+/// (command_table.hpp): whether it needs a backend connection of its own, and how it changes
+/// the session's connection-scoped state.
 ///
 /// On a shared backend connection, replies pair one-to-one with requests and the connection
 /// carries no state of any one client. A command that would break either property pins its
-/// session to a connection of its own:
-/// - MULTI and WATCH (a transaction's state lives on the connection);
-/// - SUBSCRIBE and friends (and their UNSUBSCRIBEs: they answer once per channel);
-/// - blocking commands (they would freeze everyone on the connection): BLPOP, BRPOP,
-///   BRPOPLPUSH, BLMOVE, BLMPOP, BZPOPMIN, BZPOPMAX, BZMPOP, WAIT, WAITAOF, and XREAD and
-///   XREADGROUP (always: whether they block depends on a later argument);
-/// - SELECT to a db other than 0 (shared connections stay in db 0);
-/// - CLIENT (SETNAME, TRACKING, REPLY, ...), HELLO (RESP3), MONITOR, RESET.
+/// session to a connection of its own: server-side connection state (MULTI, WATCH,
+/// subscriptions, MONITOR, CLIENT TRACKING/REPLY/CACHING/NO-EVICT), commands that block, and
+/// commands rsm does not know (they may be either). A command with the wrong number of
+/// arguments stays shared whatever it is: Redis refuses it before it does anything.
+#include "rsm/proxy/command_table.hpp"
 #include "rsm/resp/frame_parser.hpp"
 
 namespace rsm::proxy {
 
 struct command_traits {
+  /// The table's entry (null: a command rsm does not know).
+  const command_info* info = nullptr;
   /// Needs a backend connection of its own.
   bool pins = false;
   /// After it, replies stop pairing with requests (subscribed, MONITOR, CLIENT REPLY).
@@ -30,9 +30,16 @@ struct command_traits {
   bool selects = false;       // SELECT: see `db`
   /// SELECT's argument when it is a plain non-negative number, else -1.
   long long db = -1;
+  /// The proxy answers it itself (CLIENT SETNAME/GETNAME/ID): see `info->what`.
+  bool local = false;
+  /// Unknown to rsm (counted), or with an arity Redis refuses.
+  bool unknown = false;
+  bool bad_arity = false;
 };
 
-/// Classifies a request by its name and first argument (case-insensitive). No allocation.
-command_traits classify(const resp::short_text& name, const resp::short_text& first_arg);
+/// Classifies a request by its name, first argument (case-insensitive) and argument count (the
+/// name included). No allocation.
+command_traits classify(const resp::short_text& name, const resp::short_text& first_arg,
+                        std::size_t argc);
 
 }  // namespace rsm::proxy
