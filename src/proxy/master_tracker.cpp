@@ -4,6 +4,8 @@
 #include "rsm/net/gather.hpp"
 #include "rsm/net/timeout.hpp"
 #include "rsm/redis/commands.hpp"
+#include "rsm/redis/role.hpp"
+#include "rsm/resp/command.hpp"
 #include "rsm/sentinel/commands.hpp"
 #include "rsm/sentinel/follower.hpp"
 
@@ -88,17 +90,28 @@ awaitable<std::optional<vote>> ask(address sentinel, tracker_settings cfg) {
   co_return *r;
 }
 
-awaitable<bool> says_master(address a, tracker_settings cfg) {
-  auto check = [](address a, tracker_settings cfg) -> awaitable<result<bool>> {
+enum class role_answer { master, not_master, busy };
+
+// ROLE at `a`. A master running a long script answers -BUSY, and one loading its data -LOADING:
+// busy, not lost (the caller keeps a verified master at that address).
+awaitable<role_answer> says_master(address a, tracker_settings cfg) {
+  auto check = [](address a, tracker_settings cfg) -> awaitable<result<role_answer>> {
     auto c = co_await redis::connection::async_connect(
-        redis::short_options(a, cfg.password, cfg.timeout, "rsm-proxy-tracker"));
+        // No CLIENT SETNAME: a busy master answers it -BUSY too, and the handshake would fail
+        // before ROLE could say "busy" (AUTH is allowed while busy).
+        redis::short_options(a, cfg.password, cfg.timeout, ""));
     if (!c) co_return c.error();
-    auto role = co_await redis::async_role(*c);
+    auto r = co_await c->async_exec(resp::command{"ROLE"});
+    if (!r) co_return r.error();
+    if (r->is_error() && (r->str.starts_with("BUSY") || r->str.starts_with("LOADING"))) {
+      co_return role_answer::busy;
+    }
+    auto role = redis::parse_role(*r);
     if (!role) co_return role.error();
-    co_return role->is_master();
+    co_return role->is_master() ? role_answer::master : role_answer::not_master;
   };
   auto r = co_await net::with_timeout(check(a, cfg), cfg.timeout * 2);
-  co_return r&&* r;
+  co_return r ? *r : role_answer::not_master;
 }
 
 // Sentinels may name a host; rsm compares resolved IPs.
@@ -152,7 +165,7 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
   auto cur = st->current();
   if (answered == 0) {
     // Every sentinel down: keep a verified master while it still says so.
-    if (cur && co_await says_master(cur->addr, st->cfg)) {
+    if (cur && co_await says_master(cur->addr, st->cfg) != role_answer::not_master) {
       if (st->last_problem != "no sentinel") {
         log::error("proxy", "no sentinel answers; still serving the last verified master",
                    {{"master", cur->addr.to_string()}});
@@ -187,7 +200,17 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
   if (best_v.first < majority && votes.size() > 1) {
     reason += "; sentinels disagree, the highest config-epoch taken";
   }
-  if (!co_await says_master(*best, st->cfg)) {
+  auto role = co_await says_master(*best, st->cfg);
+  if (role == role_answer::busy && cur && cur->addr == *best) {
+    // The verified master is busy (a long script, loading): still the master. Requests go on
+    // to it and get its -BUSY verbatim; a failover still moves the proxy by the sentinels.
+    if (st->last_problem != "busy") {
+      log::warn("proxy", "the master is busy; keeping it", {{"master", best->to_string()}});
+    }
+    st->last_problem = "busy";
+    co_return;
+  }
+  if (role != role_answer::master) {
     st->last_problem = "role";
     publish(st, std::nullopt, best->to_string() + " does not say ROLE master");
     co_return;

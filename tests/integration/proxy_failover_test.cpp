@@ -9,6 +9,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <thread>
 
 using namespace rsm;
@@ -371,4 +372,38 @@ TEST_CASE(
         for (const auto& s : stats) CHECK(s.rebases <= 1);
       }(&g, &proxy, old_master),
       90s);
+}
+
+TEST_CASE("proxy: a master busy in a long script is kept, not taken for a lost one",
+          "[integration][proxy][failover]") {
+  test::group g;
+  tracking_proxy proxy(g);
+  REQUIRE(test::sync_command(proxy.addr, {"SET", "k", "1"}).is_ok());
+  // ROLE answers -BUSY once a script has run 100 ms; the sentinels SCRIPT KILL it after their
+  // down-after (1 s): the master is busy for most of a second, over two check intervals.
+  REQUIRE(g.redis[0]->command({"CONFIG", "SET", "busy-reply-threshold", "100"}).is_ok());
+  std::atomic<bool> done{false};
+  std::thread script([&] {
+    try {
+      test::sync_command(g.redis[0]->addr(),
+                         {"EVAL",
+                          "local s = tonumber(redis.call('TIME')[1]) "
+                          "while tonumber(redis.call('TIME')[1]) - s < 3 do end return 1",
+                          "0"},
+                         10s);
+    } catch (const std::exception&) {
+    }
+    done = true;
+  });
+  // While it runs, the proxy keeps its verified master.
+  int samples = 0, lost = 0;
+  while (!done) {
+    if (proxy.metric("rsm_proxy_master_up") != 1) ++lost;
+    ++samples;
+    std::this_thread::sleep_for(50ms);  // a sampling period: nothing to await
+  }
+  script.join();
+  CHECK(samples > 5);
+  CHECK(lost == 0);
+  CHECK(test::sync_command(proxy.addr, {"INCR", "k"}, 5s).integer == 2);
 }
