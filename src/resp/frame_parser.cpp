@@ -525,6 +525,18 @@ parse_step reply_parser::parse(std::string_view in) {
         auto end = cr == std::string_view::npos ? in.size() : cr + 1;
         line_.append(in.substr(pos, end - pos));
         pos = end;
+        if (st_ == state::line) {
+          // A simple value may be as long as Redis makes it (a 2 MB error from a script): only
+          // its first bytes classify it (error_prefix), so keep those and the last byte (the
+          // CR test above), one more than the prefix holds so that it knows it was cut.
+          constexpr std::size_t keep = short_text::capacity + 1;
+          if (line_.size() > keep + 1) {
+            char last = line_.back();
+            line_.resize(keep);
+            line_.push_back(last);
+          }
+          break;
+        }
         if (line_.size() > limits_.max_line)
           return fail("line longer than " + std::to_string(limits_.max_line) + " bytes", pos);
         break;

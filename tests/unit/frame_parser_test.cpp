@@ -322,7 +322,7 @@ TEST_CASE("malformed replies are protocol errors", "[unit][frame]") {
   std::string deep;
   for (int i = 0; i < 200; ++i) deep += "*1\r\n";
   table.emplace_back(deep, "nesting deeper than 128");
-  table.emplace_back("+" + std::string(2000, 'x'), "line longer than 1000 bytes");
+  table.emplace_back("$" + std::string(2000, '1'), "line longer than 1000 bytes");
   for (const auto& [input, message] : table) {
     INFO(input.substr(0, 30));
     reply_parser p(reply_parser::limits{512 * 1024 * 1024, 1000, 128, 1LL << 32});
@@ -330,6 +330,34 @@ TEST_CASE("malformed replies are protocol errors", "[unit][frame]") {
     feed(
         p, input, {input.size()}, [](std::size_t) {}, &error);
     CHECK_THAT(error, Catch::Contains(message));
+  }
+}
+
+TEST_CASE("replies as long or deep as Redis sends them pass, in any pieces", "[unit][frame]") {
+  // A 2 MB error or status line (a script's error) and arrays nested 1,000 deep (a script
+  // returning nested tables): legal replies; only the error's first bytes are kept.
+  std::string long_error = "-ERR " + std::string(2 * 1024 * 1024, 'e') + "\r\n";
+  std::string long_status = "+" + std::string(2 * 1024 * 1024, 's') + "\r\n";
+  std::string deep;
+  for (int i = 0; i < 1000; ++i) deep += "*1\r\n";
+  deep += ":1\r\n";
+  for (const auto& input : {long_error, long_status, deep}) {
+    for (std::size_t piece : {input.size(), std::size_t{4096}, std::size_t{7}}) {
+      reply_parser p;
+      std::size_t pos = 0, frames = 0;
+      while (pos < input.size()) {
+        auto st = p.parse(std::string_view(input).substr(pos, std::min(piece, input.size() - pos)));
+        REQUIRE(st.what != kind::error);
+        pos += st.consumed;
+        frames += st.what == kind::frame_end;
+      }
+      CHECK(frames == 1);
+      if (input[0] == '-') {
+        CHECK(p.is_error());
+        CHECK(p.error_prefix().view().starts_with("ERR eee"));
+        CHECK(p.error_prefix().truncated());
+      }
+    }
   }
 }
 

@@ -118,8 +118,11 @@ class reply_parser {
  public:
   struct limits {
     std::size_t max_bulk = 512 * 1024 * 1024;
-    std::size_t max_line = 1024 * 1024;  // simple strings, errors, numbers
-    std::size_t max_depth = 128;
+    /// Length and count lines ($, *, ...). Simple values (+, -, :, ...) have no bound: only
+    /// their first bytes are kept.
+    std::size_t max_line = 1024 * 1024;
+    /// Nesting (9 bytes of state per level). Redis's scripts reach a few thousand at most.
+    std::size_t max_depth = 1 << 16;
     std::size_t max_aggregate = 1LL << 32;
   };
 
