@@ -379,18 +379,20 @@ TEST_CASE("proxy: a master busy in a long script is kept, not taken for a lost o
   test::group g;
   tracking_proxy proxy(g);
   REQUIRE(test::sync_command(proxy.addr, {"SET", "k", "1"}).is_ok());
-  // ROLE answers -BUSY once a script has run 100 ms; the sentinels SCRIPT KILL it after their
-  // down-after (1 s): the master is busy for most of a second, over two check intervals.
+  // ROLE answers -BUSY once a script has run 100 ms. The script runs 800 ms: over a check
+  // interval (500 ms), and under the sentinels' down-after (1 s), so they neither SCRIPT KILL
+  // it nor fail over.
   REQUIRE(g.redis[0]->command({"CONFIG", "SET", "busy-reply-threshold", "100"}).is_ok());
   std::atomic<bool> done{false};
   std::thread script([&] {
     try {
-      test::sync_command(g.redis[0]->addr(),
-                         {"EVAL",
-                          "local s = tonumber(redis.call('TIME')[1]) "
-                          "while tonumber(redis.call('TIME')[1]) - s < 3 do end return 1",
-                          "0"},
-                         10s);
+      test::sync_command(
+          g.redis[0]->addr(),
+          {"EVAL",
+           "local function ms() local t = redis.call('TIME') return t[1] * 1000 + t[2] / 1000 end "
+           "local s = ms() while ms() - s < 800 do end return 1",
+           "0"},
+          10s);
     } catch (const std::exception&) {
     }
     done = true;
