@@ -99,9 +99,7 @@ std::optional<std::string> policy::refusal(std::string_view name,
     return std::nullopt;
   }
   return "ERR command '" + std::string(shown) +
-         "' is refused by the rsm proxy: it would change the group " +
-         "that rsm and Sentinel manage, or reach beyond this client's own connection (allow it "
-         "with "
-         "--allow-command)";
+         "' is refused by the rsm proxy: it would change the group that rsm and Sentinel "
+         "manage, or reach beyond this client's own connection (allow it with --allow-command)";
 }
 }  // namespace rsm::proxy
