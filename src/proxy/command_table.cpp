@@ -214,22 +214,21 @@ void command_table::index() {
   }
 }
 
-command_info* command_table::find_top(std::string_view name) const {
-  if (name.empty() || slots_.empty()) return nullptr;
+std::size_t command_table::find_top(std::string_view name) const {
+  if (name.empty() || slots_.empty()) return npos;
   auto mask = slots_.size() - 1;
   for (auto i = folded_hash(name) & mask;; i = (i + 1) & mask) {
     auto* e = slots_[i];
-    if (e == nullptr) return nullptr;
-    if (same_folded(name, e->name)) return e;
+    if (e == nullptr) return npos;
+    if (same_folded(name, e->name)) return i;
   }
 }
 
 const command_info* command_table::find(std::string_view name, std::string_view first_arg) const {
-  auto* top = find_top(name);
-  if (top == nullptr || !top->container || first_arg.empty()) return top;
-  auto mask = slots_.size() - 1;
-  auto i = folded_hash(name) & mask;
-  while (slots_[i] != top) i = (i + 1) & mask;
+  auto i = find_top(name);
+  if (i == npos) return nullptr;
+  auto* top = slots_[i];
+  if (!top->container || first_arg.empty()) return top;
   const auto& s = subs_[static_cast<std::size_t>(sub_index_[i])];
   auto sub_len = top->name.size() + 1;
   for (auto* sub : s.list) {

@@ -91,7 +91,9 @@ class command_table {
   const std::vector<std::unique_ptr<command_info>>& all() const { return all_; }
 
  private:
-  command_info* find_top(std::string_view name) const;
+  static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+  /// The slot of the top-level command `name`, or npos.
+  std::size_t find_top(std::string_view name) const;
   void index();
 
   std::vector<std::unique_ptr<command_info>> all_;
