@@ -200,7 +200,7 @@ awaitable<void> session::client_loop() {
     }
     // Backpressure: a client that does not read its replies, or that has a lot in flight on
     // the shared connection, is not read until that clears.
-    while (!closed_ && (out_.size() > st_->cfg.client_output_soft_limit ||
+    while (!closed_ && (buffered() > st_->cfg.client_output_soft_limit ||
                         (outstanding_ > 0 && inflight_bytes_ > st_->cfg.client_query_limit))) {
       co_await wait();
     }
@@ -512,7 +512,7 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
       buf = std::vector<char>(size);
     }
     // Slow client: stop reading Redis until it catches up.
-    while (s.out_.size() > s.st_->cfg.client_output_soft_limit && !s.closed_ &&
+    while (s.buffered() > s.st_->cfg.client_output_soft_limit && !s.closed_ &&
            epoch == s.backend_epoch_) {
       co_await s.wait();
     }
@@ -615,6 +615,12 @@ void session::queue_client(std::string_view bytes) {
       if (bytes.empty()) return;
     }
   }
+  // Grown as std::string does up to 256 KiB, then straight to the output limit plus one read
+  // (std::string would double past it: reserve() too): a reply streaming to a slow client
+  // fills at most that (buffered()), so the two buffers it alternates between (out_ and the
+  // writer's batch) stay at that size.
+  if (auto need = out_.size() + bytes.size(); need > out_.capacity() && need > 4 * k_read_size)
+    out_.reserve(std::max(need, st_->cfg.client_output_soft_limit + k_read_size));
   out_.append(bytes);
   if (writer_idle_) {
     writer_idle_ = false;
@@ -637,19 +643,31 @@ awaitable<void> session::client_writer(std::shared_ptr<session> self) {
       s.writer_idle_ = false;
     }
     if (s.closed_) co_return;
-    if (batch.capacity() > 4 * k_read_size) batch = std::string();
     batch.clear();
-    std::swap(batch, s.out_);
-    s.writing_bytes_ = batch.size();
-    auto [ec, n] = co_await asio::async_write(s.client_, asio::buffer(batch), use_nothrow);
-    s.writing_bytes_ = 0;
-    if (ec) {
-      s.close();
-      co_return;
+    std::swap(batch, s.out_);  // out_ reuses the last batch's buffer while a stream goes on
+    // Written piece by piece, each piece making room at once: what is queued plus what is
+    // being written stays under the output limit (buffered()), not twice it.
+    std::size_t at = 0;
+    while (at < batch.size()) {
+      s.writing_bytes_ = batch.size() - at;
+      auto [ec, n] = co_await s.client_.async_write_some(
+          asio::buffer(batch.data() + at, batch.size() - at), use_nothrow);
+      if (ec) {
+        s.writing_bytes_ = 0;
+        s.close();
+        co_return;
+      }
+      at += n;
+      s.written_ += n;
+      s.counters().add(s.counters().bytes_out, n);
+      s.writing_bytes_ = batch.size() - at;
+      s.notify();  // room again
     }
-    s.written_ += n;
-    s.counters().add(s.counters().bytes_out, n);
-    s.notify();  // room again
+    if (s.out_.empty()) {
+      // Nothing follows: an idle session does not keep a big reply's buffers.
+      if (batch.capacity() > 4 * k_read_size) batch = std::string();
+      if (s.out_.capacity() > 4 * k_read_size) s.out_ = std::string();
+    }
   }
 }
 
