@@ -23,6 +23,8 @@ option_set proxy_options() {
       .text("master", "", "static master address (default: follow the sentinels)", {}, "HOST:PORT")
       .secret("requirepass", "password clients must AUTH with")
       .text("max-clients", "10000", "most client connections at once", {}, "N")
+      .text("max-shared-lanes", "32",
+            "shared connections per thread, one per protocol and db in use", {}, "N")
       .text("client-idle-timeout", "0", "close clients idle this long (0: never)", {}, "DURATION")
       .text("check-interval", "1s", "how often the master is re-verified", {}, "DURATION")
       .text("failover-hold", "5s", "how long requests wait for a master during a failover", {},
@@ -49,6 +51,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   s.password = v.text("password");
   s.requirepass = v.text("requirepass");
   s.max_clients = static_cast<std::size_t>(v.integer("max-clients", 1, 1000000));
+  s.max_shared_lanes = static_cast<std::size_t>(v.integer("max-shared-lanes", 1, 4096));
   s.commands = proxy::policy(proxy::parse_command_list(v.text("allow-command")),
                              proxy::parse_command_list(v.text("deny-command")));
   auto threads = static_cast<std::size_t>(v.integer("threads", 0, 256));

@@ -1,19 +1,21 @@
 #include "rsm/proxy/command_traits.hpp"
 
+#include "rsm/proxy/client_state.hpp"
+
+#include <limits>
+
 #include <string_view>
 
 namespace rsm::proxy {
 namespace {
 
+// SELECT's argument as Redis reads it (getIntFromObjectOrReply): an int, or -1 for anything
+// Redis refuses before it changes anything (not an integer, out of an int's range, negative).
 long long db_index(const resp::short_text& arg) {
-  auto v = arg.view();
-  if (v.empty() || v.size() > 9 || arg.truncated()) return -1;
-  long long n = 0;
-  for (char c : v) {
-    if (c < '0' || c > '9') return -1;
-    n = n * 10 + (c - '0');
-  }
-  return n;
+  if (arg.truncated()) return -1;
+  auto v = redis_integer(arg.view());
+  if (!v || *v < 0 || *v > std::numeric_limits<int>::max()) return -1;
+  return *v;
 }
 
 }  // namespace
@@ -60,11 +62,12 @@ command_traits classify(const resp::short_text& name, const resp::short_text& fi
     case effect::select:
       t.selects = true;
       t.db = db_index(first_arg);
-      t.pins = t.db != 0;
       break;
     case effect::hello:
+      t.hello = true;
+      break;
     case effect::reset:
-      t.pins = t.sticky = true;
+      t.resets = true;
       break;
     case effect::setname:
     case effect::getname:

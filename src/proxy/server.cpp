@@ -38,7 +38,9 @@ void master_changed(const std::shared_ptr<server::state>& st, std::size_t i,
     auto b = w.lock();
     if (!b || !b->connected()) continue;  // still connecting: it checks itself
     if (m && b->master() == m->addr) continue;
-    if (b == t.current) t.current.reset();
+    for (auto& l : t.lanes) {
+      if (l.current == b) l.current.reset();
+    }
     if (m) {
       b->demoted(m->addr);
     } else {
@@ -85,7 +87,7 @@ server::~server() {
       if (auto b = w.lock()) b->abandon();
     }
     t->backends.clear();
-    t->current.reset();
+    t->lanes.clear();
   }
 }
 
@@ -161,6 +163,14 @@ void server::add_metrics(metrics::exposition& e) const {
             "commands the command table does not know (each moved its session to a connection "
             "of its own)",
             {}, n(st.unknown_commands));
+  e.counter("rsm_proxy_lanes_full_total",
+            "sessions given a connection of their own because their thread had "
+            "--max-shared-lanes shared connections (protocol and db pairs) already",
+            {}, n(st.lanes_full));
+  std::size_t lanes = 0;
+  for (const auto& t : st.threads) lanes += t->lane_count.load(std::memory_order_relaxed);
+  e.gauge("rsm_proxy_shared_lanes", "shared connections (one per thread, protocol and db in use)",
+          {}, static_cast<double>(lanes));
   e.counter("rsm_proxy_idle_closed_total", "clients closed after --client-idle-timeout", {},
             n(st.idle_closed));
   e.counter("rsm_proxy_sessions_closed_on_switch_total",

@@ -29,18 +29,36 @@ struct alignas(64) thread_counters {
   }
 };
 
+/// What a shared connection carries for every session on it: its protocol (HELLO 2|3) and
+/// its db (SELECT). Sessions share a connection of their own protocol and db.
+struct lane_key {
+  int resp = 2;
+  long long db = 0;
+  friend bool operator==(const lane_key&, const lane_key&) = default;
+};
+
+/// One data thread's shared connection for one protocol and db.
+struct shared_lane {
+  lane_key key;
+  /// Where new requests go (null: none yet, or the last one failed or retired).
+  std::shared_ptr<shared_backend> current;
+  /// When this lane last opened a connection (reconnects are rate-limited).
+  std::chrono::steady_clock::time_point last_connect{};
+};
+
 /// One data thread's part of the proxy: touched only from that thread (except the counters).
 struct thread_state {
-  /// Where new shared-mode requests go (null: none yet, or the last one failed or retired).
-  std::shared_ptr<shared_backend> current;
+  /// The shared connections by protocol and db: a few (db 0 in RESP2 and RESP3, mostly), at
+  /// most --max-shared-lanes; lanes[0], when present, is usually the one asked for.
+  std::vector<shared_lane> lanes;
+  /// lanes.size(), for /metrics on another thread.
+  std::atomic<std::size_t> lane_count{0};
   /// Every shared connection still open on this thread (current and retiring ones).
   std::vector<std::weak_ptr<shared_backend>> backends;
   /// Sessions with a backend connection of their own (closed or moved on a master switch).
   std::vector<std::weak_ptr<session>> pinned;
   /// Every session (drained on stop).
   std::unordered_set<session*> sessions;
-  /// When this thread last opened a shared connection (reconnects are rate-limited).
-  std::chrono::steady_clock::time_point last_connect{};
   thread_counters counters;
 };
 
@@ -89,6 +107,8 @@ struct server::state {
   std::atomic<std::uint64_t> idle_closed{0};
   /// Commands rsm's command table does not know (each pinned its session).
   std::atomic<std::uint64_t> unknown_commands{0};
+  /// Sessions pinned because their thread had --max-shared-lanes lanes already.
+  std::atomic<std::uint64_t> lanes_full{0};
   /// CLIENT ID: the proxy's own numbering of client connections.
   std::atomic<std::uint64_t> next_client_id{0};
   std::atomic<bool> stopped{false};

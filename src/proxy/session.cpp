@@ -4,6 +4,7 @@
 #include "master_connect.hpp"
 
 #include "rsm/log.hpp"
+#include "rsm/proxy/client_state.hpp"
 #include "rsm/redis/transport.hpp"
 #include "rsm/resp/command.hpp"
 
@@ -158,9 +159,23 @@ awaitable<void> session::client_loop() {
         continue;
       }
       auto t = classify(parser_.name(), parser_.first_arg(), parser_.argc());
+      // What changes the session's protocol or db goes after every request before it (they
+      // were sent in the protocol and db they were meant for).
+      if ((t.hello || t.resets || t.selects) && !t.bad_arity) {
+        if (!co_await flush()) co_return;
+        if (t.resets) {
+          frame_ = fwd_begin_ = scan;
+          co_await reset();
+          continue;
+        }
+      }
       if (auto local = decide(f, t)) {
         if (!co_await flush()) co_return;
         frame_ = fwd_begin_ = scan;
+        if (local->forward) {
+          if (!co_await forward(std::move(local->text), unpaired_ ? 0 : 1)) co_return;
+          continue;
+        }
         co_await answer(std::move(local->text));
         if (local->close) {
           co_await flush_and_close();
@@ -174,6 +189,14 @@ awaitable<void> session::client_loop() {
         if (!co_await pin()) co_return;
       }
       note(t);
+      if (t.selects && !pinned_ && t.db >= 0 && t.db != db_) {
+        // Another db: Redis checks the SELECT on this session's shared connection first.
+        frame_ = fwd_begin_ = scan;
+        auto bytes = parser_.is_inline() ? resp::encode(resp::command(parser_.inline_args()))
+                                         : std::string(f);
+        if (!co_await select_shared(std::move(bytes), t.db)) co_return;
+        continue;
+      }
       if (pinned_ && t.selects && t.db >= 0 && !unpaired_)
         selects_.emplace_back(requests_sent_ + fwd_replies_, t.db);
       if (parser_.is_inline()) {
@@ -267,16 +290,24 @@ std::optional<session::local_answer> session::decide(std::string_view frame,
                                                      const command_traits& t) {
   const auto& name = parser_.name();
   if (name.equals_upper("QUIT")) return local_answer{"+OK\r\n", true};
+  if (t.hello) return hello(frame);
   if (name.equals_upper("AUTH")) {
+    auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
+    if (args.size() < 2 || args.size() > 3)
+      return local_answer{"-ERR wrong number of arguments for 'auth' command\r\n"};
+    if (st_->cfg.requirepass.empty() && args.size() == 3) {
+      // The default user without a password takes any; there is no other user.
+      bool ok = args[1] == "default";
+      if (!ok) st_->auth_failures.fetch_add(1, std::memory_order_relaxed);
+      return local_answer{
+          ok ? "+OK\r\n" : "-WRONGPASS invalid username-password pair or user is disabled.\r\n"};
+    }
     if (st_->cfg.requirepass.empty()) {
       return local_answer{
           "-ERR AUTH <password> called without any password configured for the default user. "
           "Are you sure your configuration is correct?\r\n"};
     }
     // AUTH pass, or AUTH default pass.
-    auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
-    if (args.size() < 2 || args.size() > 3)
-      return local_answer{"-ERR wrong number of arguments for 'auth' command\r\n"};
     bool ok = args.size() == 2 ? same_secret(args[1], st_->cfg.requirepass)
                                : args[1] == "default" && same_secret(args[2], st_->cfg.requirepass);
     authenticated_ = authenticated_ || ok;
@@ -284,14 +315,19 @@ std::optional<session::local_answer> session::decide(std::string_view frame,
     return local_answer{ok ? "+OK\r\n"
                            : "-WRONGPASS invalid username-password pair or user is disabled.\r\n"};
   }
-  if (!authenticated_) return local_answer{"-NOAUTH Authentication required.\r\n"};
+  if (!authenticated_) {
+    // Redis checks the arity first (and so must the proxy: the backend is authenticated).
+    if (t.bad_arity && t.info)
+      return local_answer{"-ERR wrong number of arguments for '" + t.info->name + "' command\r\n"};
+    return local_answer{"-NOAUTH Authentication required.\r\n"};
+  }
   if (auto refused = st_->cfg.commands.refusal(name.view(), parser_.first_arg().view())) {
     st_->refused.fetch_add(1, std::memory_order_relaxed);
     return local_answer{"-" + *refused + "\r\n"};
   }
-  // State the proxy holds for a session on the shared path (a pinned one's connection holds
-  // its own: the command goes there).
-  if (t.local && !pinned_) return answer_locally(t.info->what, frame);
+  // State the proxy holds for every session (a connection of the session's own gets the name
+  // when it opens). Inside MULTI (queued, run by EXEC) or subscribed, it goes to Redis.
+  if (t.local && !in_multi_ && !unpaired_) return answer_locally(t.info->what, frame);
   return std::nullopt;
 }
 
@@ -303,17 +339,12 @@ std::optional<session::local_answer> session::answer_locally(effect what, std::s
     case effect::setname: {
       auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
       const auto& name = args.at(2);
-      for (char c : name) {
-        if (c < '!' || c > '~') {
-          return local_answer{
-              "-ERR Client names cannot contain spaces, newlines or special characters.\r\n"};
-        }
-      }
+      if (auto e = client_name_error(name)) return local_answer{"-" + *e + "\r\n"};
       client_name_ = name;
       return local_answer{"+OK\r\n"};
     }
     case effect::getname:
-      if (client_name_.empty()) return local_answer{"$-1\r\n"};
+      if (client_name_.empty()) return local_answer{resp_ == 3 ? "_\r\n" : "$-1\r\n"};
       return local_answer{"$" + std::to_string(client_name_.size()) + "\r\n" + client_name_ +
                           "\r\n"};
     case effect::id:
@@ -321,6 +352,80 @@ std::optional<session::local_answer> session::answer_locally(effect what, std::s
     default:
       return std::nullopt;
   }
+}
+
+// HELLO [protover [AUTH user pass] [SETNAME name]], checked as Redis 7.0 checks it. The
+// protocol and name are the session's (its requests then go on a shared connection of that
+// protocol); what goes to Redis is `HELLO [protover]`, without AUTH (the proxy's clients
+// authenticate to the proxy) and without SETNAME (the proxy holds the name), so that the reply
+// is Redis's own map in the client's protocol.
+std::optional<session::local_answer> session::hello(std::string_view frame) {
+  if (frame.empty() && !parser_.is_inline()) return local_answer{"-ERR too large\r\n"};
+  auto h = parse_hello(parser_.is_inline() ? parser_.inline_args() : frame_args(frame));
+  if (h.setname) client_name_ = *h.setname;  // whatever follows (as Redis 7.0)
+  if (!h.error.empty()) return local_answer{"-" + h.error + "\r\n"};
+  if (h.auth) {
+    bool ok = h.username == "default" &&
+              (st_->cfg.requirepass.empty() || same_secret(h.password, st_->cfg.requirepass));
+    if (!ok) {
+      st_->auth_failures.fetch_add(1, std::memory_order_relaxed);
+      return local_answer{"-WRONGPASS invalid username-password pair or user is disabled.\r\n"};
+    }
+    authenticated_ = true;
+  }
+  if (!authenticated_) return local_answer{"-" + std::string(k_hello_noauth) + "\r\n"};
+  if (h.protocol != 0) resp_ = h.protocol;
+  resp::command c{"HELLO"};
+  if (h.protocol != 0) c.arg(std::to_string(h.protocol));
+  return local_answer{resp::encode(c), false, true};
+}
+
+// SELECT of another db on the shared path. Redis checks it on the session's shared connection,
+// and a second SELECT (its reply dropped) puts that connection back in its own db: the client
+// gets Redis's exact answer and nobody else's db changes. On OK the session's next requests go
+// on the shared connection of the new db (on_replies).
+awaitable<bool> session::select_shared(std::string frame, long long db) {
+  counters().add(counters().commands);
+  while (outstanding_ > 0 && !closed_) co_await wait();  // its reply is the next one
+  auto* sb = co_await route_shared();
+  if (sb == nullptr) {
+    if (!pinned_) co_return false;
+    selects_.emplace_back(requests_sent_, db);  // a connection of its own after all
+    co_return co_await to_backend(frame, 1);
+  }
+  if (!sb->usable() || closed_) co_return false;
+  select_target_ = db;
+  ++outstanding_;
+  inflight_bytes_ += frame.size();
+  sb->submit(shared_from_this(), frame, 1);
+  sb->submit(nullptr, resp::encode(resp::command{"SELECT", std::to_string(sb->key().db)}), 1);
+  co_return true;
+}
+
+// RESET: every reply due comes first, as with Redis; then whatever the session holds goes,
+// a connection of its own included (its server-side state is exactly what RESET drops, and a
+// new one needs no de-authentication), and it is back on the shared path in RESP2, db 0.
+// Pushes or replies in flight to a subscribed or MONITOR session are dropped with it.
+awaitable<void> session::reset() {
+  counters().add(counters().commands);
+  while (!unpaired_ && outstanding_ > 0 && !closed_) co_await wait();
+  if (closed_) co_return;
+  if (pinned_) {
+    detach_backend();
+    outstanding_ = 0;
+    requests_sent_ = replies_done_ = 0;
+    selects_.clear();
+    if (st_->cfg.backend == backend_mode::shared) {
+      pinned_ = false;
+      --st_->pinned_now;
+    }
+  }
+  unpaired_ = sticky_ = in_multi_ = watching_ = false;
+  db_ = 0;
+  resp_ = 2;
+  client_name_.clear();
+  authenticated_ = st_->cfg.requirepass.empty();
+  queue_client("+RESET\r\n");
 }
 
 void session::note(const command_traits& t) {
@@ -360,7 +465,8 @@ bool session::submit() {
 
 bool session::submit_shared() {
   if (fwd_begin_ == frame_) return !closed_;
-  if (pinned_ || !sb_ || !sb_->usable() || closed_) return false;
+  if (pinned_ || !sb_ || !sb_->usable() || closed_ || select_target_ >= 0 || sb_->key() != lane())
+    return false;
   auto [bytes, replies] = take_frames();
   outstanding_ += replies;
   inflight_bytes_ += bytes.size();
@@ -372,8 +478,8 @@ bool session::submit_shared() {
 awaitable<bool> session::flush() {
   if (fwd_begin_ == frame_) co_return !closed_;
   if (!pinned_) {
-    auto* sb = co_await route_shared();
-    co_return sb != nullptr&& submit_shared();
+    if (co_await route_shared() != nullptr) co_return submit_shared();
+    if (!pinned_) co_return false;  // else its thread has no room for another shared connection
   }
   auto [bytes, replies] = take_frames();
   co_return co_await to_backend(bytes, replies);
@@ -382,36 +488,65 @@ awaitable<bool> session::flush() {
 // One request the proxy encoded itself (not bytes of buf_), after everything before it.
 awaitable<bool> session::forward(std::string bytes, std::size_t replies) {
   counters().add(counters().commands);
-  if (pinned_) co_return co_await to_backend(bytes, replies);
-  auto* sb = co_await route_shared();
-  if (sb == nullptr || !sb->usable() || closed_) co_return false;
-  outstanding_ += replies;
-  inflight_bytes_ += bytes.size();
-  sb->submit(shared_from_this(), bytes, replies);
-  co_return true;
+  if (!pinned_) {
+    if (auto* sb = co_await route_shared()) {
+      if (!sb->usable() || closed_) co_return false;
+      outstanding_ += replies;
+      inflight_bytes_ += bytes.size();
+      sb->submit(shared_from_this(), bytes, replies);
+      co_return true;
+    }
+    if (!pinned_) co_return false;
+  }
+  co_return co_await to_backend(bytes, replies);
 }
 
-// This thread's shared connection. A session moves to a new one only once every reply due on
-// the old one has come (its replies stay in order).
+// This thread's shared connection for the session's protocol and db. A session moves to
+// another only once every reply due on the old one has come (its replies stay in order). Null:
+// the session was closed, or pinned because its thread has --max-shared-lanes already.
 awaitable<shared_backend*> session::route_shared() {
   for (;;) {
     if (closed_) co_return nullptr;
-    if (sb_ && sb_->usable()) co_return sb_.get();
+    if (select_target_ >= 0) {  // the db is known once the SELECT's reply has come
+      co_await wait();
+      continue;
+    }
+    auto key = lane();
+    if (sb_ && sb_->usable() && sb_->key() == key) co_return sb_.get();
     if (outstanding_ > 0) {
       co_await wait();
       continue;
     }
     auto& t = ts();
-    if (!t.current || !t.current->usable()) {
-      auto now = std::chrono::steady_clock::now();
-      auto not_before = std::max(now, t.last_connect + std::chrono::milliseconds(100));
-      t.last_connect = not_before;
-      t.current = std::make_shared<shared_backend>(st_, thread_);
-      std::erase_if(t.backends, [](const auto& w) { return w.expired(); });
-      t.backends.push_back(t.current);
-      t.current->start(not_before);
+    auto it = std::find_if(t.lanes.begin(), t.lanes.end(),
+                           [&key](const shared_lane& l) { return l.key == key; });
+    if (it == t.lanes.end()) {
+      if (t.lanes.size() >= st_->cfg.max_shared_lanes) {
+        if (st_->lanes_full.fetch_add(1, std::memory_order_relaxed) == 0) {
+          log::warn("proxy",
+                    "a data thread has --max-shared-lanes shared connections: sessions in "
+                    "another protocol or db get connections of their own",
+                    {{"max_shared_lanes", st_->cfg.max_shared_lanes}});
+        }
+        sb_.reset();
+        co_await pin();
+        co_return nullptr;
+      }
+      t.lanes.push_back(shared_lane{key, nullptr, {}});
+      t.lane_count.store(t.lanes.size(), std::memory_order_relaxed);
+      it = t.lanes.end() - 1;
     }
-    sb_ = t.current;
+    auto& l = *it;
+    if (!l.current || !l.current->usable()) {
+      auto now = std::chrono::steady_clock::now();
+      auto not_before = std::max(now, l.last_connect + std::chrono::milliseconds(100));
+      l.last_connect = not_before;
+      l.current = std::make_shared<shared_backend>(st_, thread_, key);
+      std::erase_if(t.backends, [](const auto& w) { return w.expired(); });
+      t.backends.push_back(l.current);
+      l.current->start(not_before);
+    }
+    sb_ = l.current;
     co_return sb_.get();
   }
 }
@@ -435,6 +570,7 @@ awaitable<bool> session::open_backend() {
   o.connect_timeout = st_->cfg.connect_timeout;
   o.db = static_cast<int>(db_);
   o.client_name = client_name_;
+  o.protocol = resp_;
   auto until = std::chrono::steady_clock::now() + st_->cfg.failover_hold;
   std::function<bool()> gone = [this] { return closed_; };  // not a temporary in co_await (GCC 12)
   auto attempt = co_await open_master(*st_, std::move(o), until, gone);
@@ -584,11 +720,16 @@ void session::reply_done(std::size_t frames) {
 }
 
 void session::on_replies(std::string_view bytes, std::size_t frames) {
+  if (select_target_ >= 0 && !bytes.empty()) {
+    if (bytes[0] == '+') db_ = select_target_;
+    select_target_ = -1;
+  }
   if (!closed_) queue_client(bytes);
   reply_done(frames);
 }
 
 void session::on_lost(std::size_t frames, bool cut, std::string_view why) {
+  select_target_ = -1;
   if (cut) {
     close();  // the client saw part of a reply: nothing can follow it
   } else if (!closed_) {

@@ -47,12 +47,19 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   struct local_answer {
     std::string text;
     bool close = false;
+    /// `text` is a request to forward in the command's place (HELLO without AUTH), not a reply.
+    bool forward = false;
   };
 
   awaitable<void> client_loop();
   awaitable<std::optional<std::size_t>> read_client(std::size_t at);
   std::optional<local_answer> decide(std::string_view frame, const command_traits& t);
   std::optional<local_answer> answer_locally(effect what, std::string_view frame);
+  std::optional<local_answer> hello(std::string_view frame);
+  awaitable<bool> select_shared(std::string frame, long long db);
+  awaitable<void> reset();
+  /// The shared connection this session's requests go on: its protocol and db.
+  lane_key lane() const { return {resp_, db_}; }
   void note(const command_traits& t);
   awaitable<bool> flush();
   awaitable<bool> forward(std::string bytes, std::size_t replies);
@@ -118,6 +125,11 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   bool in_multi_ = false;
   bool watching_ = false;
   long long db_ = 0;
+  /// The protocol the client asked for with HELLO (a pinned connection is opened in it).
+  int resp_ = 2;
+  /// A SELECT on the shared path whose reply is due: the db it switches to if Redis says OK
+  /// (-1: none). Nothing else is sent until it comes.
+  long long select_target_ = -1;
   /// SELECTs in flight on the pinned connection: (index of their reply, db).
   std::deque<std::pair<std::uint64_t, long long>> selects_;
   std::uint64_t requests_sent_ = 0;

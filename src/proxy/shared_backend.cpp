@@ -26,9 +26,10 @@ bool asks_for_a_new_master(std::string_view e) {
 }
 }  // namespace
 
-shared_backend::shared_backend(std::shared_ptr<server::state> st, std::size_t thread)
+shared_backend::shared_backend(std::shared_ptr<server::state> st, std::size_t thread, lane_key key)
     : st_(std::move(st)),
       thread_(thread),
+      key_(key),
       socket_(st_->context(thread)),
       writer_wake_(socket_.get_executor(), asio::steady_timer::time_point::max()),
       grace_(socket_.get_executor(), asio::steady_timer::time_point::max()) {
@@ -74,6 +75,8 @@ awaitable<bool> shared_backend::connect() {
   redis::options o;
   o.password = st_->cfg.password;
   o.connect_timeout = st_->cfg.connect_timeout;
+  o.protocol = key_.resp;
+  o.db = static_cast<int>(key_.db);
   std::function<bool()> gone = [this] { return failed_; };  // not a temporary in co_await (GCC 12)
   auto attempt = co_await open_master(*st_, std::move(o), hold_until_, gone);
   if (failed_) co_return false;
@@ -122,7 +125,8 @@ awaitable<void> shared_backend::write_loop(std::shared_ptr<shared_backend> self)
 // memory stays bounded even for a 100 MB reply. A session that makes no progress for
 // --client-output-stall is closed (its replies are then read and dropped).
 bool shared_backend::head_slow() const {
-  return !fifo_.empty() && fifo_.front().sink->buffered() > st_->cfg.client_output_soft_limit;
+  return !fifo_.empty() && fifo_.front().sink &&
+         fifo_.front().sink->buffered() > st_->cfg.client_output_soft_limit;
 }
 
 awaitable<bool> shared_backend::wait_for_head() {
@@ -192,6 +196,14 @@ awaitable<void> shared_backend::read_loop() {
         fail("the master sent malformed RESP");
         co_return;
       }
+      if (parser_.is_push()) {
+        // Nothing on a shared connection asks for pushes (tracking and pub/sub pin their
+        // session): whose would it be? Nobody gets its bytes.
+        log::warn("proxy", "the master sent a push message on a shared connection",
+                  {{"master", master_.to_string()}});
+        fail("the master sent a push message on a shared connection");
+        co_return;
+      }
       if (step.what == resp::parse_step::kind::need_more) {
         partial = true;
         break;
@@ -243,7 +255,7 @@ std::size_t shared_backend::replies_due() const {
 }
 
 void shared_backend::deliver(std::string_view bytes, std::size_t frames_done) {
-  fifo_.front().sink->on_replies(bytes, frames_done);
+  if (auto& sink = fifo_.front().sink) sink->on_replies(bytes, frames_done);
 }
 
 void shared_backend::retire(duration grace) {
@@ -289,7 +301,7 @@ void shared_backend::fail(std::string_view why) {
   bool first = true;
   for (auto& s : fifo) {
     auto n = s.replies - (first ? head_done_ : 0);
-    s.sink->on_lost(n, first && head_partial_, why);
+    if (s.sink) s.sink->on_lost(n, first && head_partial_, why);
     lost += n;
     first = false;
   }

@@ -38,15 +38,18 @@ class reply_sink {
 
 class shared_backend : public std::enable_shared_from_this<shared_backend> {
  public:
-  shared_backend(std::shared_ptr<server::state> st, std::size_t thread);
+  /// A connection of data thread `thread` in protocol `key.resp` and db `key.db`.
+  shared_backend(std::shared_ptr<server::state> st, std::size_t thread, lane_key key);
 
   /// Starts connecting (after `not_before`, the thread's reconnect rate limit).
   void start(std::chrono::steady_clock::time_point not_before);
-  /// Queues whole request frames from `who`, which expects `replies` replies.
+  /// Queues whole request frames from `who`, which expects `replies` replies (`who` null:
+  /// the proxy's own requests, whose replies are read and dropped).
   void submit(const std::shared_ptr<reply_sink>& who, std::string_view frames, std::size_t replies);
   /// Takes new requests (not failed, not retired).
   bool usable() const { return !failed_ && !retired_; }
   bool connected() const { return connected_; }
+  const lane_key& key() const { return key_; }
   /// The master it is open to (valid once connected), and that master's generation.
   const address& master() const { return master_; }
   std::uint64_t generation() const { return generation_; }
@@ -78,6 +81,7 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
 
   std::shared_ptr<server::state> st_;
   std::size_t thread_;
+  lane_key key_;
   tcp::socket socket_;
   address master_;
   std::uint64_t generation_ = 0;

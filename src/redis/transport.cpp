@@ -2,6 +2,7 @@
 
 #include "rsm/net/timeout.hpp"
 #include "rsm/resp/command.hpp"
+#include "rsm/resp/frame_parser.hpp"
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/write.hpp>
@@ -33,6 +34,7 @@ awaitable<result<opened>> async_handshake(tcp::socket socket, options opts) {
     auth.arg(opts.password);
     cmds.push_back(std::move(auth));
   }
+  if (opts.protocol == 3) cmds.push_back(resp::command{"HELLO", "3"});
   if (opts.db != 0) cmds.push_back(resp::command{"SELECT", std::to_string(opts.db)});
   if (!opts.client_name.empty())
     cmds.push_back(resp::command{"CLIENT", "SETNAME", opts.client_name});
@@ -47,6 +49,29 @@ awaitable<result<opened>> async_handshake(tcp::socket socket, options opts) {
 
   std::array<char, 4096> buf;
   std::size_t answered = 0;
+  if (opts.protocol == 3) {
+    // HELLO 3 answers a map, which the RESP2 reader does not know: frames are counted with the
+    // proxy's own parser (no byte follows the handshake replies on a connection nobody used).
+    resp::reply_parser replies;
+    while (answered < cmds.size()) {
+      auto [rec, n] = co_await socket.async_read_some(asio::buffer(buf), use_nothrow);
+      if (rec) co_return error(rec, opts.server.to_string());
+      std::string_view data(buf.data(), n);
+      while (!data.empty() && answered < cmds.size()) {
+        auto step = replies.parse(data);
+        data.remove_prefix(step.consumed);
+        if (step.what == resp::parse_step::kind::error)
+          co_return error(errc::protocol_error, replies.error_message());
+        if (step.what != resp::parse_step::kind::frame_end) break;
+        if (replies.is_error()) {
+          co_return error(errc::handshake_failed, cmds[answered].name() + ": " +
+                                                      std::string(replies.error_prefix().view()));
+        }
+        ++answered;
+      }
+    }
+    co_return opened{std::move(socket), std::move(reader)};
+  }
   while (answered < cmds.size()) {
     auto next = reader.next();
     if (!next) co_return next.error();

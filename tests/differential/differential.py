@@ -7,14 +7,18 @@ a unique string, RESP-framed), and everything the target sends until the marker'
 until it closes the connection (a protocol error). The answers the proxy documents as its own
 (refusals, docs/proxy.md) are checked on their own.
 
-Suites:
+Suites (`all` runs every one):
   inline     every byte 0-255 as a separator and inside tokens of inline commands
-             (the only suite so far: `all` runs it too)
+  state      the connection state the proxy holds itself (HELLO 2|3 with AUTH and SETNAME,
+             SELECT, RESET, AUTH, CLIENT SETNAME/GETNAME) in generated sequences, each
+             followed by commands that show the state; with and without requirepass. HELLO's
+             `id` field is the one difference allowed (docs/proxy.md).
 
-Usage: tests/differential/differential.py --rsm build/test/rsm [--suite inline]
+Usage: tests/differential/differential.py --rsm build/test/rsm [--suite inline|state]
 """
 import argparse
 import os
+import re
 import socket
 import sys
 import tempfile
@@ -28,12 +32,12 @@ MARK_CMD = rg.encode([b"ECHO", MARK])
 MARK_REPLY = b"$%d\r\n%s\r\n" % (len(MARK), MARK)
 
 
-def exchange(port, data, timeout=1.0):
+def exchange(port, data, timeout=1.0, mark_prefix=b""):
     """What the server at `port` sends for `data` followed by the marker (the marker's reply
     itself left out), and whether it closed the connection or still waits (Redis waits, for
     one, on an inline line with a NUL: `timeout` is how long a silence means that)."""
     with socket.create_connection(("127.0.0.1", port), timeout=timeout) as s:
-        s.sendall(data + MARK_CMD)
+        s.sendall(data + mark_prefix + MARK_CMD)
         got = b""
         until = time.time() + timeout
         while not got.endswith(MARK_REPLY):
@@ -76,6 +80,127 @@ def inline_cases():
     yield "CR alone", b"ECHO a\rb\r\n"
 
 
+def cmd(*args):
+    return rg.encode([a if isinstance(a, bytes) else str(a).encode() for a in args])
+
+
+# Commands that change what the proxy holds for a connection, and commands that show it.
+STATE_STEPS = [
+    cmd("HELLO"), cmd("HELLO", 2), cmd("HELLO", 3), cmd("HELLO", 4), cmd("HELLO", "03"),
+    cmd("HELLO", -1), cmd("HELLO", "x"), cmd("HELLO", 3, "SETNAME", "app-1"),
+    cmd("HELLO", 3, "SETNAME", "a b"), cmd("HELLO", 3, "SETNAME"), cmd("HELLO", 2, "FOO"),
+    cmd("HELLO", 3, "AUTH", "default"), cmd("HELLO", 3, "AUTH", "default", "pw"),
+    cmd("HELLO", 2, "AUTH", "default", "wrong"), cmd("HELLO", 3, "auth", "nobody", "pw"),
+    cmd("HELLO", 3, "setname", "n2", "auth", "default", "pw"), cmd("HELLO", "AUTH", "default", "pw"),
+    cmd("HELLO", 3, "SETNAME", "ok", "BAD"), cmd("HELLO", 3, "SETNAME", "a b", "BAD"),
+    cmd("SELECT", 1), cmd("SELECT", 0), cmd("SELECT", 15), cmd("SELECT", 16), cmd("SELECT", "01"),
+    cmd("SELECT", -1), cmd("SELECT", "+1"), cmd("SELECT", "x"), cmd("SELECT", 2 ** 31),
+    cmd("SELECT", 2 ** 63), cmd("SELECT"), cmd("SELECT", 1, 2),
+    cmd("RESET"), cmd("RESET", "x"),
+    cmd("AUTH", "pw"), cmd("AUTH", "wrong"), cmd("AUTH", "default", "pw"),
+    cmd("AUTH", "default", "x"), cmd("AUTH", "nobody", "pw"),
+    cmd("CLIENT", "SETNAME", "c1"), cmd("CLIENT", "SETNAME", "a b"), cmd("CLIENT", "SETNAME", ""),
+    b"SELECT 1\r\n", b"HELLO 3\r\n", b"RESET\r\n",
+]
+SHOW_STEPS = [
+    cmd("GET", "k"), cmd("HGETALL", "h"), cmd("CLIENT", "GETNAME"), cmd("PING"),
+    cmd("ECHO", "e"), cmd("INCR", "n"), cmd("LRANGE", "l", 0, -1),
+]
+
+
+def state_cases():
+    """Sequences of one to three state commands, each followed by commands that show it: every
+    single step and every pair, then pseudo-random triples (a fixed seed: the same each run)."""
+    import random
+    show = b"".join(SHOW_STEPS)
+    for a in STATE_STEPS:
+        yield f"{a!r}", a + show
+    for a in STATE_STEPS:
+        for b in STATE_STEPS:
+            yield f"{a!r} {b!r}", a + cmd("GET", "k") + b + show
+    rnd = random.Random(15)
+    for _ in range(300):
+        seq = [rnd.choice(STATE_STEPS) for _ in range(3)]
+        yield " ".join(repr(x) for x in seq), b"".join(x + rnd.choice(SHOW_STEPS) for x in seq) + show
+
+
+def state_data(port, password):
+    """Every state case starts from the same data: `k` different in db 0, 1 and 15."""
+    def run(*args):
+        with socket.create_connection(("127.0.0.1", port), timeout=2) as s:
+            pre = cmd("AUTH", password) if password else b""
+            s.sendall(pre + b"".join(cmd(*a) for a in args))
+            f = s.makefile("rb")
+            for _ in range(len(args) + (1 if password else 0)):
+                rg.read_reply(f)
+    run(("FLUSHALL",), ("SET", "k", "v0"), ("HSET", "h", "a", "1", "b", "2"),
+        ("RPUSH", "l", "x", "y"), ("SELECT", 1), ("SET", "k", "v1"), ("SELECT", 15),
+        ("SET", "k", "v15"))
+
+
+HELLO_ID = re.compile(rb"\$2\r\nid\r\n:\d+\r\n")
+
+
+def normalise(reply):
+    """HELLO's `id` is the id of the connection Redis answers on (the proxy's shared one)."""
+    return HELLO_ID.sub(b"$2\r\nid\r\n:ID\r\n", reply[0]), reply[1]
+
+
+def run_state_suite(rsm, tmp, password):
+    """The state suite against one redis-server (with `password` as requirepass, or none) and
+    rsm in both modes in front of it: mismatches and cases run."""
+    conf = "save \"\"\nappendonly no\n" + (f"requirepass {password}\n" if password else "")
+    redis = rg.Server("redis", tmp, conf)
+    procs = []
+    try:
+        rg.wait_until(lambda: _pong(redis.port, password), 10)
+        targets = {}
+        for mode in ("shared", "dedicated"):
+            port = rg.free_port()
+            log = open(os.path.join(tmp, f"proxy-state-{mode}-{bool(password)}.log"), "ab")
+            argv = [rsm, "proxy", "--listen", f"127.0.0.1:{port}", "--master",
+                    f"127.0.0.1:{redis.port}", "--backend-mode", mode, "--threads", "1"]
+            if password:
+                argv += ["--password", password, "--requirepass", password]
+            p = rg.spawn(argv, stdout=log, stderr=log)
+            procs.append(p)
+            assert rg.wait_until(lambda: _pong(port, password), 10), f"rsm proxy ({mode}) did not start"
+            targets[mode] = port
+        mark = cmd("AUTH", password) if password else b""
+        failures = 0
+        cases = list(state_cases())
+        for name, data in cases:
+            state_data(redis.port, password)
+            want = normalise(exchange(redis.port, data, mark_prefix=mark))
+            for mode, port in targets.items():
+                state_data(redis.port, password)
+                got = normalise(exchange(port, data, mark_prefix=mark))
+                if got != want:
+                    failures += 1
+                    if failures <= 20:
+                        print(f"MISMATCH {mode} (requirepass: {bool(password)}): {name}\n"
+                              f"  redis: {want!r}\n  rsm:   {got!r}")
+        for p in procs:
+            assert p.poll() is None, "a proxy died"
+        return failures, len(cases) * len(targets)
+    finally:
+        for p in procs:
+            rg.terminate(p)
+        redis.stop()
+
+
+def _pong(port, password):
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+            s.sendall((cmd("AUTH", password) if password else b"") + cmd("PING"))
+            f = s.makefile("rb")
+            if password:
+                rg.read_reply(f)
+            return rg.read_reply(f) == "+PONG"
+    except (OSError, ConnectionError):
+        return False
+
+
 def refused_cases():
     """Refused commands, however their inline line is spaced: the proxy's own refusal."""
     for sep in (b" ", b"\v", b"\f", b"\t"):
@@ -87,12 +212,21 @@ def refused_cases():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rsm", required=True)
-    ap.add_argument("--suite", choices=["inline", "all"], default="all")
+    ap.add_argument("--suite", choices=["inline", "state", "all"], default="all")
     args = ap.parse_args()
 
     root = os.environ.get("RSM_TEST_ROOT", tempfile.gettempdir())
     os.makedirs(root, exist_ok=True)
     tmp = tempfile.mkdtemp(prefix="rsm-differential-", dir=root)
+    failures = total = 0
+    if args.suite in ("state", "all"):
+        for password in ("", "pw"):
+            f, n = run_state_suite(args.rsm, tmp, password)
+            failures += f
+            total += n
+        print(f"differential (state): {total - failures} passed, {failures} failed")
+    if args.suite == "state":
+        return 1 if failures else 0
     redis = rg.Server("redis", tmp, "save \"\"\nappendonly no\n")
     procs = []
     try:
@@ -110,7 +244,6 @@ def main():
             targets[mode] = port
 
         cases = list(inline_cases())
-        failures = 0
         for name, data in cases:
             # Each case starts from the same data: db 0 and 5 empty, the config as it was.
             rg.command(redis.port, "FLUSHALL")
@@ -132,7 +265,7 @@ def main():
                     print(f"NOT REFUSED {mode}: sent {data!r}: {got!r}")
         for p in procs:
             assert p.poll() is None, "a proxy died"
-        total = (len(cases) + len(refused)) * len(targets)
+        total += (len(cases) + len(refused)) * len(targets)
         print(f"differential: {total - failures} passed, {failures} failed")
         return 1 if failures else 0
     finally:

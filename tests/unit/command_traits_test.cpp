@@ -48,8 +48,12 @@ TEST_CASE("command traits: what pins and what stays on the shared connection", "
   CHECK(traits("client", "reply").unpairs);
   CHECK_FALSE(traits("CLIENT", "SETNAME").unpairs);
   CHECK(traits("CLIENT", "TRACKING").sticky);
-  CHECK(traits("HELLO", "3").pins);
-  CHECK(traits("RESET").sticky);
+  // HELLO and RESET change what the proxy holds: no connection of their own.
+  CHECK(traits("HELLO", "3").hello);
+  CHECK_FALSE(traits("HELLO", "3").pins);
+  CHECK_FALSE(traits("HELLO", "3").sticky);
+  CHECK(traits("RESET").resets);
+  CHECK_FALSE(traits("RESET").pins);
   // Transactions.
   CHECK(traits("multi").starts_multi);
   CHECK(traits("MULTI").pins);
@@ -59,14 +63,26 @@ TEST_CASE("command traits: what pins and what stays on the shared connection", "
   CHECK_FALSE(traits("EXEC").pins);
   CHECK(traits("DISCARD").ends_multi);
   CHECK(traits("UNWATCH").unwatches);
-  // SELECT: db 0 is the shared connections' db.
-  CHECK_FALSE(traits("SELECT", "0").pins);
-  CHECK(traits("SELECT", "0").selects);
-  CHECK(traits("SELECT", "3").pins);
+  // SELECT: shared connections per db; the db as Redis reads it (-1: Redis refuses it).
+  for (auto db : {"0", "3", "15", "2147483647"}) {
+    INFO(db);
+    CHECK_FALSE(traits("SELECT", db).pins);
+    CHECK(traits("SELECT", db).selects);
+  }
   CHECK(traits("SELECT", "3").db == 3);
-  CHECK(traits("SELECT", "x").db == -1);
-  CHECK(traits("SELECT", "x").pins);
-  CHECK(traits("SELECT").pins);
+  CHECK(traits("SELECT", "2147483647").db == 2147483647);
+  for (auto db : {"x", "01", "+1", " 1", "-1", "2147483648", "9223372036854775808", ""}) {
+    INFO(db);
+    CHECK(traits("SELECT", db).db == -1);
+    CHECK_FALSE(traits("SELECT", db).pins);
+  }
+  {
+    resp::short_text select;
+    select.append("SELECT");
+    auto t = proxy::classify(select, {}, 1);  // wrong arity: Redis answers it
+    CHECK_FALSE(t.pins);
+    CHECK(t.bad_arity);
+  }
   // Every other known command is shared.
   for (auto name :
        {"GET", "SET", "INCR", "EVAL", "PUBLISH", "LPUSH", "BITCOUNT", "XADD", "PING", "ECHO"}) {

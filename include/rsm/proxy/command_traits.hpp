@@ -28,8 +28,11 @@ struct command_traits {
   bool ends_multi = false;    // EXEC, DISCARD (also drop every WATCH)
   bool unwatches = false;     // UNWATCH
   bool selects = false;       // SELECT: see `db`
-  /// SELECT's argument when it is a plain non-negative number, else -1.
+  /// SELECT's argument when Redis may accept it (an int, not negative), else -1 (Redis
+  /// refuses it and nothing changes).
   long long db = -1;
+  bool hello = false;   // HELLO: parsed by the proxy (client_state.hpp)
+  bool resets = false;  // RESET
   /// The proxy answers it itself (CLIENT SETNAME/GETNAME/ID): see `info->what`.
   bool local = false;
   /// Unknown to rsm (counted), or with an arity Redis refuses.

@@ -31,6 +31,9 @@ struct settings {
   std::string requirepass;
   std::size_t max_clients = 10000;
   backend_mode backend = backend_mode::shared;
+  /// Shared connections per data thread, one per protocol (HELLO 2|3) and db (SELECT) in use;
+  /// a session that needs another once the thread has this many gets a connection of its own.
+  std::size_t max_shared_lanes = 32;
   /// Close a client idle this long with no reply due (0: never), as Redis's `timeout`.
   duration client_idle_timeout{0};
   duration connect_timeout{std::chrono::seconds(2)};

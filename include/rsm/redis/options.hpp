@@ -22,6 +22,9 @@ struct options {
   int db = 0;
   /// CLIENT SETNAME on connect when set (shows in CLIENT LIST).
   std::string client_name;
+  /// 3: HELLO 3 on connect (RESP3 replies; the reader of `opened` is then unused: only the
+  /// proxy, which parses replies itself, asks for it).
+  int protocol = 2;
   /// Bound on one reply (and on bytes read but not yet parsed).
   std::size_t max_reply_bytes = 64 * 1024 * 1024;
   /// Bound on pushed messages a subscriber holds before the caller receives them.
