@@ -76,4 +76,39 @@ hello_request parse_hello(const std::vector<std::string>& args) {
   return h;
 }
 
+namespace {
+
+// printf's "%.*s" of a byte string: at most `n` bytes, up to the first NUL.
+std::string_view c_prefix(std::string_view s, std::size_t n) {
+  s = s.substr(0, n);
+  return s.substr(0, s.find('\0'));
+}
+
+// rejectCommandFormat: no CR or LF may reach the reply.
+std::string one_line(std::string s) {
+  for (auto& c : s) {
+    if (c == '\r' || c == '\n') c = ' ';
+  }
+  return s;
+}
+
+}  // namespace
+
+std::string unknown_command_error(const std::vector<std::string>& args) {
+  std::string list;
+  for (std::size_t i = 1; i < args.size() && list.size() < 128; ++i) {
+    auto room = 128 - list.size();
+    list += '\'';
+    list += c_prefix(args[i], room);
+    list += "' ";
+  }
+  std::string name = args.empty() ? std::string() : std::string(c_prefix(args[0], 128));
+  return one_line("ERR unknown command '" + name + "', with args beginning with: " + list);
+}
+
+std::string unknown_subcommand_error(std::string_view container, std::string_view sub) {
+  return one_line("ERR unknown subcommand '" + std::string(c_prefix(sub, 128)) + "'. Try " +
+                  std::string(container) + " HELP.");
+}
+
 }  // namespace rsm::proxy

@@ -29,8 +29,17 @@ command_traits classify(const resp::short_text& name, const resp::short_text& fi
   }
   t.info = command_table::builtin().find(name.view(), argc > 1 ? first_arg.view() : "");
   if (t.info == nullptr) {
+    t.unknown = true;
+    auto* top = argc > 1 ? command_table::builtin().find(name.view(), "") : nullptr;
+    if (top != nullptr && top->container) t.container = top;
+    if (t.container != nullptr && t.container->name == "client") {
+      // A CLIENT subcommand rsm does not know (a newer server's: MAINT_NOTIFICATIONS, ...)
+      // would set state on a connection the proxy owns: answered as Redis 7.0 answers it.
+      t.local = true;
+      return t;
+    }
     // Perhaps a newer server's command, with effects rsm cannot know: a connection of its own.
-    t.unknown = t.pins = t.sticky = true;
+    t.pins = t.sticky = true;
     return t;
   }
   if (!t.info->arity_ok(argc)) {

@@ -8,6 +8,8 @@
 #include "rsm/redis/transport.hpp"
 #include "rsm/resp/command.hpp"
 
+#include <cctype>
+
 #include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/write.hpp>
 
@@ -319,6 +321,9 @@ std::optional<session::local_answer> session::decide(std::string_view frame,
     // Redis checks the arity first (and so must the proxy: the backend is authenticated).
     if (t.bad_arity && t.info)
       return local_answer{"-ERR wrong number of arguments for '" + t.info->name + "' command\r\n"};
+    // What Redis 7.0 does not have (rsm's facts name a newer one: CLIENT SETINFO) is unknown.
+    if (t.unknown || (t.info && !t.info->in_redis))
+      return local_answer{"-" + unknown_error(frame, t) + "\r\n"};
     return local_answer{"-NOAUTH Authentication required.\r\n"};
   }
   if (auto refused = st_->cfg.commands.refusal(name.view(), parser_.first_arg().view())) {
@@ -327,8 +332,30 @@ std::optional<session::local_answer> session::decide(std::string_view frame,
   }
   // State the proxy holds for every session (a connection of the session's own gets the name
   // when it opens). Inside MULTI (queued, run by EXEC) or subscribed, it goes to Redis.
-  if (t.local && !in_multi_ && !unpaired_) return answer_locally(t.info->what, frame);
+  if (t.local && !in_multi_ && !unpaired_) {
+    if (t.info == nullptr) {
+      st_->unknown_commands.fetch_add(1, std::memory_order_relaxed);
+      return local_answer{"-" + unknown_error(frame, t) + "\r\n"};
+    }
+    return answer_locally(t.info->what, frame);
+  }
   return std::nullopt;
+}
+
+// Redis's reply to a command or subcommand it does not have (Redis 7.0's, for what rsm's
+// table does not have).
+std::string session::unknown_error(std::string_view frame, const command_traits& t) {
+  auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
+  if (args.empty()) args.emplace_back(parser_.name().view());  // too large to hold: its name
+  const command_info* container = t.container;
+  if (container == nullptr && t.info != nullptr && t.info->name.find('|') != std::string::npos)
+    container = command_table::builtin().find(parser_.name().view(), "");
+  if (container != nullptr && args.size() > 1) {
+    std::string upper = container->name;
+    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return unknown_subcommand_error(upper, args[1]);
+  }
+  return unknown_command_error(args);
 }
 
 // CLIENT SETNAME, GETNAME and ID, answered as Redis 7.0 answers them.

@@ -55,6 +55,7 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   awaitable<std::optional<std::size_t>> read_client(std::size_t at);
   std::optional<local_answer> decide(std::string_view frame, const command_traits& t);
   std::optional<local_answer> answer_locally(effect what, std::string_view frame);
+  std::string unknown_error(std::string_view frame, const command_traits& t);
   std::optional<local_answer> hello(std::string_view frame);
   awaitable<bool> select_shared(std::string frame, long long db);
   awaitable<void> reset();

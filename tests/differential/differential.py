@@ -101,6 +101,11 @@ STATE_STEPS = [
     cmd("AUTH", "default", "x"), cmd("AUTH", "nobody", "pw"),
     cmd("CLIENT", "SETNAME", "c1"), cmd("CLIENT", "SETNAME", "a b"), cmd("CLIENT", "SETNAME", ""),
     b"SELECT 1\r\n", b"HELLO 3\r\n", b"RESET\r\n",
+    # What newer clients send on connect, and what no Redis has (checked before AUTH).
+    cmd("CLIENT", "SETINFO", "LIB-NAME", "x"),
+    cmd("CLIENT", "MAINT_NOTIFICATIONS", "ON", "moving-endpoint-type", "internal-ip"),
+    cmd("client", "no\r\nsuch\0sub" + "x" * 200), cmd("NOSUCH", "a\r\nb", "c" * 200, "d"),
+    cmd("NO\0SUCH"),
 ]
 SHOW_STEPS = [
     cmd("GET", "k"), cmd("HGETALL", "h"), cmd("CLIENT", "GETNAME"), cmd("PING"),

@@ -52,3 +52,23 @@ TEST_CASE("client state: HELLO parsed as Redis 7.0 parses it", "[unit][client_st
   CHECK_FALSE(h.setname);
   CHECK(proxy::parse_hello(args{"HELLO", "2", "SETNAME", ""}).setname == "");
 }
+
+TEST_CASE("client state: unknown commands and subcommands get Redis 7.0's error text",
+          "[unit][client_state]") {
+  using args = std::vector<std::string>;
+  // As redis-server 7.0 answered these (CR and LF become spaces, NUL ends a name, 128 bytes).
+  CHECK(proxy::unknown_subcommand_error("CLIENT", "MAINT_NOTIFICATIONS") ==
+        "ERR unknown subcommand 'MAINT_NOTIFICATIONS'. Try CLIENT HELP.");
+  CHECK(proxy::unknown_subcommand_error("CLIENT", std::string("a\r\nb\0c", 6)) ==
+        "ERR unknown subcommand 'a  b'. Try CLIENT HELP.");
+  CHECK(proxy::unknown_subcommand_error("CLIENT", std::string(200, 'x')) ==
+        "ERR unknown subcommand '" + std::string(128, 'x') + "'. Try CLIENT HELP.");
+  CHECK(proxy::unknown_command_error(args{"nosuch", "a\r\nb", std::string(200, 'c')}) ==
+        "ERR unknown command 'nosuch', with args beginning with: 'a  b' " +
+            std::string(128 - 7, 'c').insert(0, "'") + "' ");
+  CHECK(proxy::unknown_command_error(args{"x"}) ==
+        "ERR unknown command 'x', with args beginning with: ");
+  // Arguments after the first 128 bytes are not listed.
+  CHECK(proxy::unknown_command_error(args{"x", std::string(130, 'a'), "b"}) ==
+        "ERR unknown command 'x', with args beginning with: '" + std::string(128, 'a') + "' ");
+}

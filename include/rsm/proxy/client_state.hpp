@@ -35,6 +35,15 @@ struct hello_request {
 /// `args` is the whole command, HELLO included.
 hello_request parse_hello(const std::vector<std::string>& args);
 
+/// Redis 7.0's reply to a command it does not have (`args`: the whole command), without the
+/// leading '-' and the CRLF: the name and the first arguments up to 128 bytes, each cut at its
+/// first NUL byte, CR and LF turned into spaces.
+std::string unknown_command_error(const std::vector<std::string>& args);
+
+/// Redis 7.0's reply to a subcommand `sub` that the container `container` (as Redis prints it:
+/// "CLIENT") does not have, in the same form.
+std::string unknown_subcommand_error(std::string_view container, std::string_view sub);
+
 /// Redis 7.0's NOAUTH reply to HELLO from an unauthenticated client without AUTH.
 inline constexpr std::string_view k_hello_noauth =
     "NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO "

@@ -17,6 +17,8 @@ namespace rsm::proxy {
 struct command_traits {
   /// The table's entry (null: a command rsm does not know).
   const command_info* info = nullptr;
+  /// For a subcommand rsm does not know, its container's entry (CLIENT, CONFIG, ...).
+  const command_info* container = nullptr;
   /// Needs a backend connection of its own.
   bool pins = false;
   /// After it, replies stop pairing with requests (subscribed, MONITOR, CLIENT REPLY).
@@ -33,7 +35,8 @@ struct command_traits {
   long long db = -1;
   bool hello = false;   // HELLO: parsed by the proxy (client_state.hpp)
   bool resets = false;  // RESET
-  /// The proxy answers it itself (CLIENT SETNAME/GETNAME/ID): see `info->what`.
+  /// The proxy answers it itself (CLIENT SETNAME/GETNAME/ID: see `info->what`; a CLIENT
+  /// subcommand rsm does not know when `info` is null).
   bool local = false;
   /// Unknown to rsm (counted), or with an arity Redis refuses.
   bool unknown = false;
