@@ -77,6 +77,13 @@ ensure_packages() {
   stop_system_redis
 }
 
+# The client tier (tests/clients) runs Node.js clients from npm: node and npm, from Debian
+# when the machine has neither (a NodeSource nodejs brings its own npm).
+ensure_node() {
+  command -v node >/dev/null 2>&1 || ensure_packages nodejs
+  command -v npm >/dev/null 2>&1 || ensure_packages npm
+}
+
 # build DIR BUILD_TYPE [cmake args...] [-- targets...]
 build() {
   local dir=$1 type=$2
@@ -167,6 +174,7 @@ cmd_test() {
   else
     ensure_packages "${BUILD_PACKAGES[@]}" "${TEST_PACKAGES[@]}"
   fi
+  ensure_node
   local status=0 rc failed_dirs=()
   rc=0
   check_format || rc=$?

@@ -68,6 +68,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
     ts.password = v.text("password");
     ts.sentinel_password = v.text("sentinel-password");
     ts.check_interval = v.dur("check-interval");
+    ts.failover_pause = s.failover_hold;
     tracker =
         std::make_unique<proxy::master_tracker>(rt.control().get_executor(), ts, make_discovery(v));
   }

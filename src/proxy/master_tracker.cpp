@@ -51,6 +51,10 @@ struct master_tracker::state {
   sentinel::follower_set followers;
   std::vector<std::function<void(std::shared_ptr<const master_info>)>> listeners;
   std::string last_problem;
+  /// A failover under way from this master (a sentinel selected a replica to promote): it is
+  /// not served again until `paused_until`, unless the sentinels still name it then.
+  std::optional<address> paused_master;
+  std::chrono::steady_clock::time_point paused_until{};
   /// The last resolution: sentinels known, and how many answered.
   std::atomic<int> sentinels_known{0};
   std::atomic<int> sentinels_answering{0};
@@ -200,6 +204,19 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
   if (best_v.first < majority && votes.size() > 1) {
     reason += "; sentinels disagree, the highest config-epoch taken";
   }
+  if (st->paused_master && *best == *st->paused_master) {
+    if (std::chrono::steady_clock::now() < st->paused_until) {
+      // The promotion under way will make it a replica: nothing more may be written to it.
+      // The sentinels' +switch-master (or the end of the pause) resolves again.
+      publish(st, std::nullopt, "a failover from " + best->to_string() + " is under way");
+      co_return;  // checked again after --check-interval
+    }
+    // The failover did not happen (aborted, or no replica could be promoted): still the master.
+    log::warn("proxy", "the failover did not switch the master; serving it again",
+              {{"master", best->to_string()}});
+    st->paused_master.reset();
+  }
+  if (st->paused_master && *best != *st->paused_master) st->paused_master.reset();
   auto role = co_await says_master(*best, st->cfg);
   if (role == role_answer::busy && cur && cur->addr == *best) {
     // The verified master is busy (a long script, loading): still the master. Requests go on
@@ -223,13 +240,25 @@ void follow(const std::shared_ptr<master_tracker::state>& st) {
   sentinel::follow_settings fs;
   fs.password = st->cfg.sentinel_password;
   fs.connect_timeout = st->cfg.timeout;
-  fs.channels = {"+switch-master", "+odown", "-odown", "+failover-end", "+sdown"};
+  fs.channels = {"+switch-master", "+odown", "-odown",
+                 "+failover-end",  "+sdown", "+selected-slave"};
   std::weak_ptr<master_tracker::state> weak = st;
   st->followers.follow_sentinels(
       st->group, fs, [weak](const address& where, const sentinel::event& ev) {
         auto st = weak.lock();
         if (!st || ev.master_name != st->cfg.master_name) return;
         if (ev.type == "+sdown" && ev.instance_type != "master") return;
+        if (ev.type == "+selected-slave") {
+          // The failover's leader is about to promote a replica (a planned SENTINEL FAILOVER
+          // or a master found down): the old master stops being served at once, before the
+          // replica it would not be able to replicate to takes over.
+          auto cur = st->current();
+          if (!ev.master_addr || !cur || cur->addr != *ev.master_addr) return;
+          st->paused_master = *ev.master_addr;
+          st->paused_until = std::chrono::steady_clock::now() + st->cfg.failover_pause;
+          publish(st, std::nullopt,
+                  "sentinel " + where.to_string() + " selected a replica to promote");
+        }
         st->trigger(ev.type + " from sentinel " + where.to_string(), true);
       });
 }

@@ -160,8 +160,8 @@ void server::add_metrics(metrics::exposition& e) const {
             static_cast<double>(st.first_reply_ns.load()) / 1e9);
   }
   e.counter("rsm_proxy_unknown_commands_total",
-            "commands the command table does not know (each moved its session to a connection "
-            "of its own)",
+            "commands the command table does not know (each pinned its session; a CLIENT "
+            "subcommand is answered as Redis 7.0 answers it)",
             {}, n(st.unknown_commands));
   e.counter("rsm_proxy_lanes_full_total",
             "sessions given a connection of their own because their thread had "

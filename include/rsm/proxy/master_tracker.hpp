@@ -38,6 +38,10 @@ struct tracker_settings {
   std::string sentinel_password;  // the sentinels'
   duration check_interval{std::chrono::seconds(1)};
   duration timeout{std::chrono::seconds(1)};
+  /// From a sentinel's +selected-slave (a failover is about to promote a replica) the old
+  /// master is not served for this long, or until the switch: what it would acknowledge then
+  /// would be lost when it becomes a replica. Requests wait for the new master meanwhile.
+  duration failover_pause{std::chrono::seconds(5)};
 };
 
 class master_tracker {
