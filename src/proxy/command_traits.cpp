@@ -78,6 +78,9 @@ command_traits classify(const resp::short_text& name, const resp::short_text& fi
     case effect::reset:
       t.resets = true;
       break;
+    case effect::secrets:
+      t.redacts = true;
+      break;
     case effect::setname:
     case effect::getname:
     case effect::id:

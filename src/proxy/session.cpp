@@ -5,6 +5,7 @@
 
 #include "rsm/log.hpp"
 #include "rsm/proxy/client_state.hpp"
+#include "rsm/proxy/reply_rewrite.hpp"
 #include "rsm/redis/transport.hpp"
 #include "rsm/resp/command.hpp"
 
@@ -185,6 +186,34 @@ awaitable<void> session::client_loop() {
         }
         continue;
       }
+      if (t.redacts && !t.bad_arity) {
+        // Its reply is rewritten: it goes alone (after every reply due, nothing after it
+        // until its reply has come).
+        frame_ = fwd_begin_ = scan;
+        if (in_multi_ || unpaired_) {
+          // Its reply would come inside EXEC's, or among pushes: it could not be redacted.
+          if (!co_await flush()) co_return;
+          multi_dirty_ = multi_dirty_ || in_multi_;
+          st_->refused.fetch_add(1, std::memory_order_relaxed);
+          co_await answer(
+              "-ERR rsm proxy: CONFIG GET is not allowed in MULTI or while subscribed (its reply "
+              "could not be redacted)\r\n");
+          continue;
+        }
+        auto bytes = parser_.is_inline() ? resp::encode(resp::command(parser_.inline_args()))
+                                         : std::string(f);
+        if (!co_await rewritten(std::move(bytes), rewrite::redact)) co_return;
+        continue;
+      }
+      if (t.ends_multi && in_multi_ && multi_dirty_ && parser_.name().equals_upper("EXEC")) {
+        // The proxy refused a command of this transaction: Redis must not run the rest. It
+        // gets DISCARD, the client Redis's answer to a transaction with a rejected command.
+        frame_ = fwd_begin_ = scan;
+        note(t);
+        if (!co_await rewritten(resp::encode(resp::command{"DISCARD"}), rewrite::execabort))
+          co_return;
+        continue;
+      }
       if (t.unknown) st_->unknown_commands.fetch_add(1, std::memory_order_relaxed);
       if (t.pins && !pinned_) {
         if (!co_await flush()) co_return;
@@ -328,6 +357,7 @@ std::optional<session::local_answer> session::decide(std::string_view frame,
   }
   if (auto refused = st_->cfg.commands.refusal(name.view(), parser_.first_arg().view())) {
     st_->refused.fetch_add(1, std::memory_order_relaxed);
+    if (in_multi_) multi_dirty_ = true;  // EXEC fails with EXECABORT, as in Redis
     return local_answer{"-" + *refused + "\r\n"};
   }
   // State the proxy holds for every session (a connection of the session's own gets the name
@@ -447,7 +477,7 @@ awaitable<void> session::reset() {
       --st_->pinned_now;
     }
   }
-  unpaired_ = sticky_ = in_multi_ = watching_ = false;
+  unpaired_ = sticky_ = in_multi_ = watching_ = multi_dirty_ = false;
   db_ = 0;
   resp_ = 2;
   client_name_.clear();
@@ -458,9 +488,12 @@ awaitable<void> session::reset() {
 void session::note(const command_traits& t) {
   if (t.unpairs) unpaired_ = true;
   if (t.sticky) sticky_ = true;
-  if (t.starts_multi) in_multi_ = true;
+  if (t.starts_multi && !in_multi_) {
+    in_multi_ = true;
+    multi_dirty_ = false;
+  }
   if (t.watches) watching_ = true;
-  if (t.ends_multi) in_multi_ = watching_ = false;
+  if (t.ends_multi) in_multi_ = watching_ = multi_dirty_ = false;
   if (t.unwatches && !in_multi_) watching_ = false;
 }
 
@@ -729,7 +762,7 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
           s.st_->tracker->suspect();
         }
       }
-      s.queue_client(data);
+      s.pass_replies(data, frames);
       s.reply_done(frames);
     } else {
       s.queue_client(data);
@@ -751,12 +784,45 @@ void session::on_replies(std::string_view bytes, std::size_t frames) {
     if (bytes[0] == '+') db_ = select_target_;
     select_target_ = -1;
   }
-  if (!closed_) queue_client(bytes);
+  if (!closed_) pass_replies(bytes, frames);
   reply_done(frames);
+}
+
+// Reply bytes to the client, or to the rewrite in progress (its reply is all that is due).
+void session::pass_replies(std::string_view bytes, std::size_t frames) {
+  if (rewrite_ == rewrite::none) {
+    queue_client(bytes);
+    return;
+  }
+  rewrite_buf_.append(bytes);
+  if (frames == 0) return;  // the rest of it comes later
+  if (rewrite_ == rewrite::redact) {
+    queue_client(redact_config_reply(rewrite_buf_));
+  } else {
+    queue_client("-EXECABORT Transaction discarded because of previous errors.\r\n");
+  }
+  rewrite_ = rewrite::none;
+  std::string().swap(rewrite_buf_);
+}
+
+// `bytes`, alone: after every reply due, and nothing after it until its reply, rewritten as
+// `what` says, has gone to the client.
+awaitable<bool> session::rewritten(std::string bytes, rewrite what) {
+  bool ok = co_await flush();
+  while (ok && outstanding_ > 0 && !closed_) co_await wait();
+  if (!ok || closed_) co_return false;
+  rewrite_ = what;
+  ok = co_await forward(std::move(bytes), 1);
+  while (ok && rewrite_ != rewrite::none && outstanding_ > 0 && !closed_) co_await wait();
+  rewrite_ = rewrite::none;  // done, or its connection was lost: the error went instead
+  rewrite_buf_.clear();
+  co_return ok && !closed_;
 }
 
 void session::on_lost(std::size_t frames, bool cut, std::string_view why) {
   select_target_ = -1;
+  rewrite_ = rewrite::none;  // the error below replaces its reply
+  rewrite_buf_.clear();
   if (cut) {
     close();  // the client saw part of a reply: nothing can follow it
   } else if (!closed_) {

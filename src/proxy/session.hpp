@@ -56,6 +56,10 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::optional<local_answer> decide(std::string_view frame, const command_traits& t);
   std::optional<local_answer> answer_locally(effect what, std::string_view frame);
   std::string unknown_error(std::string_view frame, const command_traits& t);
+  /// How the reply of a request sent alone is rewritten (rewrite_).
+  enum class rewrite { none, redact, execabort };
+  awaitable<bool> rewritten(std::string bytes, rewrite what);
+  void pass_replies(std::string_view bytes, std::size_t frames);
   std::optional<local_answer> hello(std::string_view frame);
   awaitable<bool> select_shared(std::string frame, long long db);
   awaitable<void> reset();
@@ -131,6 +135,12 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   /// A SELECT on the shared path whose reply is due: the db it switches to if Redis says OK
   /// (-1: none). Nothing else is sent until it comes.
   long long select_target_ = -1;
+  /// A request whose reply the client gets rewritten (nothing else is in flight meanwhile):
+  /// CONFIG GET's, redacted, or the DISCARD sent for an EXEC that must fail with EXECABORT.
+  rewrite rewrite_ = rewrite::none;
+  std::string rewrite_buf_;
+  /// In MULTI, the proxy refused a command: EXEC fails, as Redis fails it for a rejected one.
+  bool multi_dirty_ = false;
   /// SELECTs in flight on the pinned connection: (index of their reply, db).
   std::deque<std::pair<std::uint64_t, long long>> selects_;
   std::uint64_t requests_sent_ = 0;

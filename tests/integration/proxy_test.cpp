@@ -697,3 +697,51 @@ TEST_CASE("proxy: requests that come while a batch is at the master go together 
   CHECK(batches >= 1);
   CHECK(batches <= 4);
 }
+
+TEST_CASE("proxy: CONFIG GET shows no secret, and a refused command fails its transaction",
+          "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis({"masterauth topsecret-master"});
+  proxy_process proxy(redis->addr());
+  // Redis itself has it (the test would prove nothing otherwise).
+  REQUIRE(redis->command({"CONFIG", "GET", "masterauth"}).elements.at(1).str == "topsecret-master");
+  auto r = raw_exchange(proxy.addr,
+                        "CONFIG GET masterauth\r\nCONFIG GET *\r\nCONFIG GET requirepass\r\n"
+                        "CONFIG GET maxmemory\r\nPING\r\n",
+                        5);
+  REQUIRE(r.size() == 5);
+  REQUIRE(r[0].elements.size() == 2);
+  CHECK(r[0].elements[1].str == "(redacted by rsm proxy)");
+  CHECK(r[1].elements.size() > 100);  // every parameter, in pairs
+  for (const auto& e : r[1].elements) CHECK(e.str.find("topsecret") == std::string::npos);
+  CHECK(r[2].elements.at(1).str.empty());  // not set: nothing to hide
+  CHECK(r[3].elements.at(0).str == "maxmemory");
+  CHECK(r[4].str == "PONG");
+  {
+    // RESP3: a map, redacted the same way; inline too.
+    raw_client c(proxy.addr);
+    c.send("HELLO 3\r\n");
+    REQUIRE(c.await_text("proto\r\n:3\r\n"));
+    c.got.clear();
+    c.send("CONFIG GET master*\r\n");
+    REQUIRE(c.await_text("(redacted by rsm proxy)\r\n"));
+    CHECK(c.got.rfind("%", 0) == 0);
+    CHECK(c.got.find("topsecret") == std::string::npos);
+  }
+  // Inside MULTI its reply would be part of EXEC's: refused, and so is the transaction.
+  r = raw_exchange(proxy.addr,
+                   "MULTI\r\nSET tx 1\r\nCONFIG GET masterauth\r\nEXEC\r\nGET tx\r\n"
+                   "MULTI\r\nSET tx 2\r\nCONFIG SET maxmemory 1\r\nEXEC\r\nGET tx\r\n"
+                   "MULTI\r\nSET tx 3\r\nEXEC\r\nGET tx\r\n",
+                   14);
+  REQUIRE(r.size() == 14);
+  CHECK(r[2].is_error());
+  CHECK(r[3].str.rfind("EXECABORT", 0) == 0);
+  CHECK(r[4].is_nil());  // nothing of it ran
+  CHECK(r[7].str.find("refused") != std::string::npos);
+  CHECK(r[8].str.rfind("EXECABORT", 0) == 0);
+  CHECK(r[9].is_nil());
+  // The next transaction runs.
+  REQUIRE(r[12].is_array());
+  CHECK(r[13].str == "3");
+}

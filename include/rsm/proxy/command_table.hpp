@@ -45,6 +45,7 @@ enum class effect : std::uint8_t {
   reset,    ///< RESET
   auth,     ///< AUTH
   quit,     ///< QUIT
+  secrets,  ///< CONFIG GET: secret parameters' values are redacted from its reply
 };
 
 struct command_info {

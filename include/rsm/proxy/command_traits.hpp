@@ -33,8 +33,9 @@ struct command_traits {
   /// SELECT's argument when Redis may accept it (an int, not negative), else -1 (Redis
   /// refuses it and nothing changes).
   long long db = -1;
-  bool hello = false;   // HELLO: parsed by the proxy (client_state.hpp)
-  bool resets = false;  // RESET
+  bool hello = false;    // HELLO: parsed by the proxy (client_state.hpp)
+  bool resets = false;   // RESET
+  bool redacts = false;  // CONFIG GET: its reply is rewritten (reply_rewrite.hpp)
   /// The proxy answers it itself (CLIENT SETNAME/GETNAME/ID: see `info->what`; a CLIENT
   /// subcommand rsm does not know when `info` is null).
   bool local = false;

@@ -1,0 +1,20 @@
+#pragma once
+/// Replies the proxy rewrites before a client sees them (sans-io).
+#include <string>
+#include <string_view>
+
+namespace rsm::proxy {
+
+/// The server parameters whose values are secrets (Redis 7.0: requirepass, masterauth and the
+/// TLS key passphrases), case-insensitive.
+bool is_secret_parameter(std::string_view name);
+
+/// The value CONFIG GET shows for a secret parameter that is set.
+inline constexpr std::string_view k_redacted = "(redacted by rsm proxy)";
+
+/// A CONFIG GET reply (RESP2 flat array or RESP3 map of parameter names and values, one whole
+/// frame) with the value of every secret parameter that is set replaced by `k_redacted`.
+/// Anything else (an error, an unexpected shape) comes back unchanged.
+std::string redact_config_reply(std::string_view reply);
+
+}  // namespace rsm::proxy
