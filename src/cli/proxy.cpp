@@ -26,6 +26,9 @@ option_set proxy_options() {
       .text("max-shared-lanes", "32",
             "shared connections per thread, one per protocol and db in use", {}, "N")
       .text("client-idle-timeout", "0", "close clients idle this long (0: never)", {}, "DURATION")
+      .text("client-output-stall", "300ms",
+            "close a client that reads nothing this long while holding over 4 MiB of replies", {},
+            "DURATION")
       .text("check-interval", "1s", "how often the master is re-verified", {}, "DURATION")
       .text("failover-hold", "5s", "how long requests wait for a master during a failover", {},
             "DURATION")
@@ -57,6 +60,8 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   auto threads = static_cast<std::size_t>(v.integer("threads", 0, 256));
   if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
   s.client_idle_timeout = v.dur("client-idle-timeout");
+  s.client_output_stall = v.dur("client-output-stall");
+  if (s.client_output_stall.count() <= 0) throw usage_error("--client-output-stall must be > 0");
   v.dur("check-interval");  // validated with --master too
 
   net::runtime rt({.data_threads = threads, .stop_deadline = std::chrono::seconds(5)});

@@ -131,6 +131,7 @@ bool shared_backend::head_slow() const {
 
 awaitable<bool> shared_backend::wait_for_head() {
   if (!head_slow()) co_return true;
+  aside_ = true;
   auto sink = fifo_.front().sink;
   auto last = sink->written();
   auto since = std::chrono::steady_clock::now();
@@ -147,7 +148,12 @@ awaitable<bool> shared_backend::wait_for_head() {
     if (sink->written() != last) {
       last = sink->written();
       since = now;
-    } else if (now - since >= st_->cfg.client_output_stall) {
+    } else if (now - since >= (closed_slow_ ? std::min<duration>(st_->cfg.client_output_stall,
+                                                                 std::chrono::milliseconds(100))
+                                            : st_->cfg.client_output_stall)) {
+      // (A second stalled client on this connection gets less: the requests behind it have
+      // waited out one stall already.)
+      closed_slow_ = true;
       st_->counters(thread_).add(st_->counters(thread_).slow_closed);
       log::warn(
           "proxy", "closing a client that stopped reading its replies",
@@ -169,7 +175,7 @@ awaitable<void> shared_backend::read_loop() {
     }
     auto [ec, n] = co_await reads.async_read(asio::buffer(in_), use_nothrow);
     if (ec) {
-      if (fifo_.empty() && (retired_ || !socket_.is_open())) {
+      if (fifo_.empty() && (retired_ || aside_ || !socket_.is_open())) {
         close();
       } else {
         fail("connection to master " + master_.to_string() + " lost: " + ec.message() +
@@ -237,7 +243,7 @@ awaitable<void> shared_backend::read_loop() {
       deliver(data.substr(seg, pos - seg), frames);
       head_partial_ = partial;
     }
-    if (retired_ && fifo_.empty()) {
+    if ((retired_ || aside_) && fifo_.empty()) {
       close();
       co_return;
     }

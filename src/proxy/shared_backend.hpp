@@ -47,7 +47,7 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   /// the proxy's own requests, whose replies are read and dropped).
   void submit(const std::shared_ptr<reply_sink>& who, std::string_view frames, std::size_t replies);
   /// Takes new requests (not failed, not retired).
-  bool usable() const { return !failed_ && !retired_; }
+  bool usable() const { return !failed_ && !retired_ && !aside_; }
   bool connected() const { return connected_; }
   const lane_key& key() const { return key_; }
   /// The master it is open to (valid once connected), and that master's generation.
@@ -90,6 +90,11 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   bool replied_ = false;  // the first reply came (switch metrics)
   bool failed_ = false;
   bool retired_ = false;
+  /// A client at the head of the FIFO stopped reading: new requests go to another shared
+  /// connection (only those already queued behind it wait, up to --client-output-stall);
+  /// this one closes once every reply due has come.
+  bool aside_ = false;
+  bool closed_slow_ = false;  // it closed a client for not reading already
   std::chrono::steady_clock::time_point hold_until_;
   std::chrono::steady_clock::time_point not_before_;
   std::string out_;

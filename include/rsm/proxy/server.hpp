@@ -41,8 +41,9 @@ struct settings {
   /// reading that client's backend (Redis's own client-output-buffer-limit then applies).
   std::size_t client_output_soft_limit = 4 * 1024 * 1024;
   /// On a shared connection, a client holding more than the soft limit that reads nothing for
-  /// this long is closed (its replies would otherwise hold up every client of the thread).
-  duration client_output_stall{std::chrono::seconds(3)};
+  /// this long is closed (its replies would otherwise hold up the requests queued behind it;
+  /// new ones go to another shared connection at once).
+  duration client_output_stall{std::chrono::milliseconds(300)};
   /// Request bytes a session may have in flight on a shared connection before the proxy stops
   /// reading it until they are answered.
   std::size_t client_query_limit = 1024 * 1024;
