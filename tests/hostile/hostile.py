@@ -185,7 +185,12 @@ def main():
     ap.add_argument("--rsm", required=True)
     ap.add_argument("--case", help="only the hostile inputs whose name has this text")
     ap.add_argument("--mode", choices=["shared", "dedicated"], help="only this backend mode")
+    ap.add_argument("--sanitized", action="store_true",
+                    help="the binary is a sanitizer build: a stall is bounded at 5 s, not 1 s")
     args = ap.parse_args()
+    global STALL
+    if args.sanitized:
+        STALL = 5.0
     root = os.environ.get("RSM_TEST_ROOT", tempfile.gettempdir())
     os.makedirs(root, exist_ok=True)
     failures = []
