@@ -1,6 +1,7 @@
 #include "rsm/cli/app.hpp"
 #include "rsm/cli/commands.hpp"
 #include "rsm/log.hpp"
+#include "rsm/net/cores.hpp"
 #include "rsm/net/http_server.hpp"
 #include "rsm/net/runtime.hpp"
 #include "rsm/proxy/master_tracker.hpp"
@@ -17,7 +18,7 @@ option_set proxy_options() {
       "blocking commands, SELECT, AUTH. The master comes from the sentinels (or --master).");
   add_discovery_options(s);
   s.text("listen", ":8889", "address clients connect to", {}, "[HOST]:PORT")
-      .text("threads", "0", "data-path threads (0: one per core)", {}, "N")
+      .text("threads", "0", "data-path threads (0: a quarter of the usable cores, 1 to 4)", {}, "N")
       .text("backend-mode", "shared", "shared (multiplex stateless clients) or dedicated (1:1)", {},
             "MODE")
       .text("master", "", "static master address (default: follow the sentinels)", {}, "HOST:PORT")
@@ -58,7 +59,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   s.commands = proxy::policy(proxy::parse_command_list(v.text("allow-command")),
                              proxy::parse_command_list(v.text("deny-command")));
   auto threads = static_cast<std::size_t>(v.integer("threads", 0, 256));
-  if (threads == 0) threads = std::max(1u, std::thread::hardware_concurrency());
+  if (threads == 0) threads = net::default_data_threads(net::available_cores());
   s.client_idle_timeout = v.dur("client-idle-timeout");
   s.client_output_stall = v.dur("client-output-stall");
   if (s.client_output_stall.count() <= 0) throw usage_error("--client-output-stall must be > 0");
