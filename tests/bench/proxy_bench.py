@@ -82,15 +82,15 @@ class Stack:
                                  "--appendonly", "no", "--bind", "127.0.0.1"])
         assert wait_ping(self.redis_port), "redis-server did not start"
         self.targets["redis (direct)"] = (self.redis_port, None)
-        # One thread each, like twemproxy (single-threaded) and HAProxy (nbthread 1): on a
-        # machine that also runs Redis and the clients, a second proxy thread costs more CPU per
-        # request than it gains. rsm's default (one thread per core) is shown beside them.
-        for mode, threads in (("shared", 1), ("dedicated", 1), ("shared", 2)):
+        # rsm with the defaults users get (--threads 0: a quarter of the usable cores, 1 to 4),
+        # beside one-thread dedicated mode (like twemproxy, single-threaded, and HAProxy,
+        # nbthread 1) and two-thread shared mode (what the default was: one per core).
+        for name, extra in (("rsm proxy (defaults)", []),
+                            ("rsm proxy (dedicated)", ["--threads", "1", "--backend-mode", "dedicated"]),
+                            ("rsm proxy (shared, 2 threads)", ["--threads", "2"])):
             port = free_port()
             p = self.start([rsm, "proxy", "--listen", f"127.0.0.1:{port}", "--master",
-                            f"127.0.0.1:{self.redis_port}", "--threads", str(threads), "--backend-mode", mode,
-                            "--log-level", "warn"])
-            name = f"rsm proxy ({mode}" + (", 2 threads)" if threads > 1 else ")")
+                            f"127.0.0.1:{self.redis_port}", "--log-level", "warn"] + extra)
             assert wait_ping(port), f"{name} did not start"
             self.targets[name] = (port, p.pid)
         if shutil.which("nutcracker"):
