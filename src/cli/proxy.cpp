@@ -30,6 +30,10 @@ option_set proxy_options() {
       .text("client-output-stall", "300ms",
             "close a client that reads nothing this long while holding over 4 MiB of replies", {},
             "DURATION")
+      .text("reply-timeout", "60s",
+            "fail a shared connection whose master owes replies and sends nothing this long (0: "
+            "never)",
+            {}, "DURATION")
       .text("check-interval", "1s", "how often the master is re-verified", {}, "DURATION")
       .text("failover-hold", "5s", "how long requests wait for a master during a failover", {},
             "DURATION")
@@ -62,6 +66,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   if (threads == 0) threads = net::default_data_threads(net::available_cores());
   s.client_idle_timeout = v.dur("client-idle-timeout");
   s.client_output_stall = v.dur("client-output-stall");
+  s.reply_timeout = v.dur("reply-timeout");
   if (s.client_output_stall.count() <= 0) throw usage_error("--client-output-stall must be > 0");
   v.dur("check-interval");  // validated with --master too
 

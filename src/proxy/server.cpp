@@ -139,6 +139,9 @@ void server::add_metrics(metrics::exposition& e) const {
             sum(&thread_counters::lost_replies));
   e.counter("rsm_proxy_slow_clients_closed_total", "clients closed for not reading their replies",
             {}, sum(&thread_counters::slow_closed));
+  e.counter("rsm_proxy_reply_timeouts_total",
+            "shared connections failed because the master owed replies for --reply-timeout", {},
+            sum(&thread_counters::reply_timeouts));
   e.counter("rsm_proxy_sessions_moved_on_switch_total",
             "idle pinned sessions reopened on a new master", {}, sum(&thread_counters::migrated));
   e.counter("rsm_proxy_refused_commands_total", "commands refused by the topology policy", {},

@@ -47,6 +47,7 @@ void shared_backend::submit(const std::shared_ptr<reply_sink>& who, std::string_
                             std::size_t replies) {
   out_.append(frames);
   unsent_replies_ += replies;
+  if (replies > 0 && fifo_.empty()) last_progress_ = std::chrono::steady_clock::now();
   if (replies > 0) {
     if (!fifo_.empty() && fifo_.back().sink == who) {
       fifo_.back().replies += replies;
@@ -64,6 +65,8 @@ awaitable<void> shared_backend::run(std::shared_ptr<shared_backend> self) {
   bool connected = co_await self->connect();
   if (!connected) co_return;
   asio::co_spawn(self->socket_.get_executor(), write_loop(self), asio::detached);
+  if (self->st_->cfg.reply_timeout.count() > 0)
+    asio::co_spawn(self->socket_.get_executor(), watchdog(self), asio::detached);
   co_await self->read_loop();
 }
 
@@ -171,9 +174,13 @@ awaitable<void> shared_backend::read_loop() {
   drained_reader reads(socket_);
   for (;;) {
     if (head_slow()) {
-      if (!co_await wait_for_head()) co_return;
+      waiting_for_head_ = true;
+      bool ok = co_await wait_for_head();
+      waiting_for_head_ = false;
+      if (!ok) co_return;
     }
     auto [ec, n] = co_await reads.async_read(asio::buffer(in_), use_nothrow);
+    last_progress_ = std::chrono::steady_clock::now();
     if (ec) {
       if (fifo_.empty() && (retired_ || aside_ || !socket_.is_open())) {
         close();
@@ -247,6 +254,27 @@ awaitable<void> shared_backend::read_loop() {
       close();
       co_return;
     }
+  }
+}
+
+awaitable<void> shared_backend::watchdog(std::shared_ptr<shared_backend> self) {
+  auto limit = self->st_->cfg.reply_timeout;
+  asio::steady_timer timer(self->socket_.get_executor());
+  for (;;) {
+    timer.expires_after(std::min<duration>(limit / 4, std::chrono::seconds(1)));
+    co_await timer.async_wait(use_nothrow);
+    if (self->failed_ || !self->socket_.is_open()) co_return;
+    if (self->fifo_.empty() || self->waiting_for_head_) continue;
+    if (std::chrono::steady_clock::now() - self->last_progress_ < limit) continue;
+    auto& c = self->st_->counters(self->thread_);
+    c.add(c.reply_timeouts);
+    log::error("proxy", "the master owes replies on a shared connection and sent nothing",
+               {{"master", self->master_.to_string()},
+                {"replies_due", self->replies_due()},
+                {"reply_timeout", to_string(limit)}});
+    self->fail("no reply from the master " + self->master_.to_string() + " for " +
+               to_string(limit) + " (the command may or may not have run)");
+    co_return;
   }
 }
 

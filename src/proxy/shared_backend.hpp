@@ -69,6 +69,8 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   awaitable<bool> connect();
   static awaitable<void> write_loop(std::shared_ptr<shared_backend> self);
   awaitable<void> read_loop();
+  /// Fails the connection when the master owes replies and sends nothing for --reply-timeout.
+  static awaitable<void> watchdog(std::shared_ptr<shared_backend> self);
   /// The session at the head holds more replies than the soft limit (it reads slowly).
   bool head_slow() const;
   /// The writer may send out_ now: something to send and fewer batches than the window in flight.
@@ -94,7 +96,10 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   /// connection (only those already queued behind it wait, up to --client-output-stall);
   /// this one closes once every reply due has come.
   bool aside_ = false;
-  bool closed_slow_ = false;  // it closed a client for not reading already
+  bool closed_slow_ = false;       // it closed a client for not reading already
+  bool waiting_for_head_ = false;  // not reading: the head client holds too much
+  /// The last reply bytes read, or the moment replies became due on an idle connection.
+  std::chrono::steady_clock::time_point last_progress_{};
   std::chrono::steady_clock::time_point hold_until_;
   std::chrono::steady_clock::time_point not_before_;
   std::string out_;

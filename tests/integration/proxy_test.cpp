@@ -745,3 +745,35 @@ TEST_CASE("proxy: CONFIG GET shows no secret, and a refused command fails its tr
   REQUIRE(r[12].is_array());
   CHECK(r[13].str == "3");
 }
+
+TEST_CASE("proxy: --reply-timeout fails only the shared connection whose master owes replies",
+          "[integration][proxy]") {
+  g_backend_mode = "shared";
+  auto redis = test::server_process::redis({"enable-debug-command yes"});
+  address metrics_addr{"127.0.0.1", test::free_port()};
+  proxy_process proxy(redis->addr(), {"--allow-command", "DEBUG", "--reply-timeout", "1s",
+                                      "--metrics-listen", metrics_addr.to_string()});
+  // DEBUG SLEEP holds the master (and so its reply) for 4 s: past the timeout.
+  raw_client sleeper(proxy.addr);
+  auto t0 = std::chrono::steady_clock::now();
+  sleeper.send("DEBUG SLEEP 4\r\n");
+  REQUIRE(sleeper.await_text("\r\n", 3500ms));
+  auto waited = std::chrono::steady_clock::now() - t0;
+  CHECK(sleeper.got.rfind("-ERR rsm proxy: no reply from the master", 0) == 0);
+  CHECK(sleeper.got.find("may or may not have run") != std::string::npos);
+  CHECK(waited >= 900ms);
+  CHECK(waited < 3s);
+  CHECK(test::scrape_metric(metrics_addr, "rsm_proxy_reply_timeouts_total") >= 1);
+  // The session and the proxy go on: a request while the master still sleeps times out the
+  // same way on a new shared connection; once it wakes, one answers.
+  bool pong = false;
+  for (int i = 0; i < 8 && !pong; ++i) {
+    sleeper.got.clear();
+    sleeper.send("PING\r\n");
+    REQUIRE(sleeper.await_text("\r\n", 3000ms));
+    pong = sleeper.got == "+PONG\r\n";
+    if (!pong) CHECK(sleeper.got.rfind("-ERR rsm proxy: no reply from the master", 0) == 0);
+  }
+  CHECK(pong);
+  CHECK(test::sync_command(proxy.addr, {"SET", "after", "1"}).is_ok());
+}

@@ -44,6 +44,10 @@ struct settings {
   /// this long is closed (its replies would otherwise hold up the requests queued behind it;
   /// new ones go to another shared connection at once).
   duration client_output_stall{std::chrono::milliseconds(300)};
+  /// A shared connection on which the master owes replies and sends nothing for this long is
+  /// failed: only its waiters get an error (0: never). A last resort against a reply that never
+  /// comes; generous enough for KEYS or a big DEL.
+  duration reply_timeout{std::chrono::seconds(60)};
   /// Request bytes a session may have in flight on a shared connection before the proxy stops
   /// reading it until they are answered.
   std::size_t client_query_limit = 1024 * 1024;
