@@ -58,6 +58,9 @@ struct master_tracker::state {
   /// The last resolution: sentinels known, and how many answered.
   std::atomic<int> sentinels_known{0};
   std::atomic<int> sentinels_answering{0};
+  /// When a backend error last asked for a resolution (steady_clock ticks): at most one per
+  /// k_suspect_interval, however many clients get READONLY at once.
+  std::atomic<std::int64_t> last_suspect{0};
 
   void trigger(std::string why, bool interrupt = false) {
     if (pending_reason.empty() || interrupt) pending_reason = std::move(why);
@@ -290,6 +293,12 @@ void master_tracker::on_change(std::function<void(std::shared_ptr<const master_i
 }
 
 void master_tracker::suspect() {
+  constexpr auto k_suspect_interval = std::chrono::milliseconds(250);
+  auto now = std::chrono::steady_clock::now().time_since_epoch().count();
+  auto last = state_->last_suspect.load(std::memory_order_relaxed);
+  auto gap = std::chrono::duration_cast<std::chrono::steady_clock::duration>(k_suspect_interval);
+  if (last != 0 && now - last < gap.count()) return;
+  if (!state_->last_suspect.compare_exchange_strong(last, now, std::memory_order_relaxed)) return;
   std::weak_ptr<state> weak = state_;
   asio::post(state_->ex, [weak] {
     if (auto st = weak.lock()) st->trigger("a backend reply said the master moved");

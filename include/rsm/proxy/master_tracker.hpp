@@ -64,7 +64,8 @@ class master_tracker {
   sentinel_health sentinels() const;
   /// Called on the control context after every change (null: no verified master).
   void on_change(std::function<void(std::shared_ptr<const master_info>)> f);
-  /// Any thread: a session saw READONLY/LOADING/MASTERDOWN — resolve again now.
+  /// Any thread: a session saw READONLY/LOADING/MASTERDOWN — resolve again now (at most once
+  /// per 250 ms: a burst of such replies from many clients asks the sentinels once).
   void suspect();
 
   struct state;
