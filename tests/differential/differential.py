@@ -13,8 +13,11 @@ Suites (`all` runs every one):
              SELECT, RESET, AUTH, CLIENT SETNAME/GETNAME) in generated sequences, each
              followed by commands that show the state; with and without requirepass. HELLO's
              `id` field is the one difference allowed (docs/proxy.md).
+  arity      every command and subcommand of the command table with one argument too few,
+             and, for a fixed arity, one too many (Redis refuses each before it runs it);
+             the refused ones are left out (the proxy's refusal comes first)
 
-Usage: tests/differential/differential.py --rsm build/test/rsm [--suite inline|state]
+Usage: tests/differential/differential.py --rsm build/test/rsm [--suite inline|state|arity]
 """
 import argparse
 import os
@@ -206,6 +209,37 @@ def _pong(port, password):
         return False
 
 
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+
+
+def arity_cases():
+    """Each command of the generated table with an argument count its arity refuses."""
+    refused = set()
+    with open(os.path.join(ROOT, "src", "proxy", "commands", "facts.tsv")) as f:
+        for line in f:
+            cols = line.split()
+            if cols and not cols[0].startswith("#") and len(cols) > 1 and cols[1] == "refuse":
+                refused.add(cols[0])
+    with open(os.path.join(ROOT, "src", "proxy", "commands", "redis-7.0.tsv")) as f:
+        for line in f:
+            if line.startswith("#") or not line.strip():
+                continue
+            name, arity = line.split("\t")[:2]
+            arity = int(arity)
+            parts = name.split("|")
+            if name in refused or parts[0] in refused:
+                continue
+            words = [p.upper() for p in parts]
+            counts = [abs(arity) - 1]
+            if arity > 0:
+                counts.append(arity + 1)
+            for n in counts:
+                if n < len(words):
+                    continue
+                args = words + [f"a{i}" for i in range(n - len(words))]
+                yield f"{name} with {n} arguments", cmd(*args)
+
+
 def refused_cases():
     """Refused commands, however their inline line is spaced: the proxy's own refusal."""
     for sep in (b" ", b"\v", b"\f", b"\t"):
@@ -217,7 +251,7 @@ def refused_cases():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rsm", required=True)
-    ap.add_argument("--suite", choices=["inline", "state", "all"], default="all")
+    ap.add_argument("--suite", choices=["inline", "state", "arity", "all"], default="all")
     args = ap.parse_args()
 
     root = os.environ.get("RSM_TEST_ROOT", tempfile.gettempdir())
@@ -232,6 +266,7 @@ def main():
         print(f"differential (state): {total - failures} passed, {failures} failed")
     if args.suite == "state":
         return 1 if failures else 0
+    inline = args.suite in ("inline", "all")
     redis = rg.Server("redis", tmp, "save \"\"\nappendonly no\n")
     procs = []
     try:
@@ -248,7 +283,9 @@ def main():
                 f"rsm proxy ({mode}) did not start"
             targets[mode] = port
 
-        cases = list(inline_cases())
+        cases = list(inline_cases()) if inline else []
+        if args.suite in ("arity", "all"):
+            cases += list(arity_cases())
         for name, data in cases:
             # Each case starts from the same data: db 0 and 5 empty, the config as it was.
             rg.command(redis.port, "FLUSHALL")
@@ -261,7 +298,7 @@ def main():
                     if failures <= 20:
                         print(f"MISMATCH {mode}: {name}: sent {data!r}\n  redis: {want!r}\n"
                               f"  rsm:   {got!r}")
-        refused = list(refused_cases())
+        refused = list(refused_cases()) if inline else []
         for data, name in refused:
             for mode, port in targets.items():
                 got, state = exchange(port, data)
