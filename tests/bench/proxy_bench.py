@@ -127,10 +127,17 @@ class Stack:
                 p.wait()
 
 
-def bench(port, pipeline, requests):
+# The clients each target is measured with: redis-benchmark's RESP2 ones, and for direct Redis
+# and rsm's defaults also RESP3 ones (-3: HELLO 3 on every connection, as ioredis 6, node-redis
+# 6, go-redis 9 and Lettuce 6 connect).
+CLIENTS = {"": [], ", RESP3 clients": ["-3"]}
+RESP3_TARGETS = ("redis (direct)", "rsm proxy (defaults)")
+
+
+def bench(port, pipeline, requests, extra=()):
     """One redis-benchmark run: SET and GET; returns (rps, p50 ms, p99 ms) averaged over both."""
     out = subprocess.run(["redis-benchmark", "-p", str(port), "-c", "50", "-n", str(requests), "-P", str(pipeline),
-                          "-t", "set,get", "--csv", "-r", "100000"],
+                          "-t", "set,get", "--csv", "-r", "100000", *extra],
                          capture_output=True, text=True, timeout=300, check=True).stdout
     rows = [line.replace('"', "").split(",") for line in out.splitlines() if line.startswith('"SET"') or line.startswith('"GET"')]
     rps = statistics.mean(float(r[1]) for r in rows)
@@ -155,15 +162,16 @@ def main():
     results = {}  # (target, P) -> list of (rps, p50, p99, proxy us/req, redis us/req)
     try:
         for rnd in range(args.rounds):
-            order = list(stack.targets.items())
+            order = [(name + suffix, port, pid, extra) for name, (port, pid) in stack.targets.items()
+                     for suffix, extra in CLIENTS.items() if not suffix or name in RESP3_TARGETS]
             random.shuffle(order)
             for pipeline in (1, 16):
-                for name, (port, pid) in order:
+                for name, port, pid, extra in order:
                     n = args.requests * (4 if pipeline > 1 else 1)
                     c0, reads0 = redis_reads(stack.redis_port)
                     r0 = cpu_seconds(stack.redis.pid)
                     p0 = cpu_seconds(pid) if pid else 0
-                    rps, p50, p99 = bench(port, pipeline, n)
+                    rps, p50, p99 = bench(port, pipeline, n, extra)
                     r1 = cpu_seconds(stack.redis.pid)
                     p1 = cpu_seconds(pid) if pid else 0
                     c1, reads1 = redis_reads(stack.redis_port)
@@ -181,16 +189,18 @@ def main():
     lines = [f"redis-benchmark -c 50 -t set,get ({args.requests} requests of each at -P 1, 4x that at -P 16); "
              f"{args.rounds} interleaved rounds; median (min–max). CPU from /proc/PID/stat.", ""]
     for pipeline in (1, 16):
-        direct = statistics.median(r[0] for r in results[("redis (direct)", pipeline)])
+        names = [n + suffix for n in stack.targets for suffix in CLIENTS if not suffix or n in RESP3_TARGETS]
         lines += [f"#### -P {pipeline}", "",
                   "| target | requests/s | vs direct | p50 ms | p99 ms | proxy µs CPU/req | Redis µs CPU/req "
                   "| Redis commands/read |",
                   "|---|---|---|---|---|---|---|---|"]
-        for name in stack.targets:
+        for name in names:
             rows = results[(name, pipeline)]
             col = lambda i: [r[i] for r in rows]
-            ratio = statistics.median(col(0)) / direct
-            proxy_cpu = spread(col(3), lambda v: f"{v:.2f}") if name != "redis (direct)" else "–"
+            suffix = next((x for x in CLIENTS if x and name.endswith(x)), "")
+            base = statistics.median(r[0] for r in results[("redis (direct)" + suffix, pipeline)])
+            ratio = statistics.median(col(0)) / base  # against direct Redis with the same clients
+            proxy_cpu = spread(col(3), lambda v: f"{v:.2f}") if not name.startswith("redis (direct)") else "–"
             lines.append(f"| {name} | {spread(col(0), lambda v: f'{v:,.0f}')} | {ratio:.2f} | "
                          f"{statistics.median(col(1)):.3f} | {statistics.median(col(2)):.3f} | {proxy_cpu} | "
                          f"{spread(col(4), lambda v: f'{v:.2f}')} | {statistics.median(col(5)):.1f} |")
