@@ -104,7 +104,8 @@ effect parse_effect(std::string_view s, std::size_t line) {
       {"exec", effect::exec},       {"unwatch", effect::unwatch}, {"sticky", effect::sticky},
       {"setname", effect::setname}, {"getname", effect::getname}, {"id", effect::id},
       {"hello", effect::hello},     {"select", effect::select},   {"reset", effect::reset},
-      {"auth", effect::auth},       {"quit", effect::quit},       {"secrets", effect::secrets}};
+      {"auth", effect::auth},       {"quit", effect::quit},       {"secrets", effect::secrets},
+      {"info", effect::info}};
   auto it = names.find(s);
   if (it == names.end()) {
     throw std::runtime_error("command facts: line " + std::to_string(line) + ": bad effect");

@@ -84,6 +84,7 @@ command_traits classify(const resp::short_text& name, const resp::short_text& fi
     case effect::setname:
     case effect::getname:
     case effect::id:
+    case effect::info:
       t.local = true;
       break;
     default:

@@ -362,7 +362,8 @@ std::optional<session::local_answer> session::decide(std::string_view frame,
   }
   // State the proxy holds for every session (a connection of the session's own gets the name
   // when it opens). Inside MULTI (queued, run by EXEC) or subscribed, it goes to Redis.
-  if (t.local && !in_multi_ && !unpaired_) {
+  // CLIENT INFO of a session with server-side state (tracking, ...) is its connection's.
+  if (t.local && !in_multi_ && !unpaired_ && !(t.info && t.info->what == effect::info && sticky_)) {
     if (t.info == nullptr) {
       st_->unknown_commands.fetch_add(1, std::memory_order_relaxed);
       return local_answer{"-" + unknown_error(frame, t) + "\r\n"};
@@ -370,6 +371,33 @@ std::optional<session::local_answer> session::decide(std::string_view frame,
     return answer_locally(t.info->what, frame);
   }
   return std::nullopt;
+}
+
+// CLIENT INFO in Redis 7.0's format, of the client's connection to the proxy: its id (CLIENT
+// ID's), addresses, name, db and protocol; the buffer fields are the proxy's own, not Redis's.
+std::string session::client_info() const {
+  error_code ec;
+  auto peer = client_.remote_endpoint(ec);
+  auto local = client_.local_endpoint(ec);
+  auto endpoint = [](const tcp::endpoint& e) {
+    return e.address().to_string() + ":" + std::to_string(e.port());
+  };
+  auto age =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
+          .count();
+  std::string line =
+      "id=" + std::to_string(id_) + " addr=" + endpoint(peer) + " laddr=" + endpoint(local) +
+      " fd=" + std::to_string(const_cast<tcp::socket&>(client_).native_handle()) +
+      " name=" + client_name_ + " age=" + std::to_string(age) +
+      " idle=0 flags=N db=" + std::to_string(db_) +
+      " sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
+      "rbs=" +
+      std::to_string(buf_.size()) + " rbp=0 obl=0 oll=0 omem=0 tot-mem=0 " +
+      "events=r cmd=client|info user=default redir=-1 resp=" + std::to_string(resp_) + "\n";
+  if (resp_ == 3) {
+    return "=" + std::to_string(line.size() + 4) + "\r\ntxt:" + line + "\r\n";
+  }
+  return "$" + std::to_string(line.size()) + "\r\n" + line + "\r\n";
 }
 
 // Redis's reply to a command or subcommand it does not have (Redis 7.0's, for what rsm's
@@ -406,6 +434,8 @@ std::optional<session::local_answer> session::answer_locally(effect what, std::s
                           "\r\n"};
     case effect::id:
       return local_answer{":" + std::to_string(id_) + "\r\n"};
+    case effect::info:
+      return local_answer{client_info()};
     default:
       return std::nullopt;
   }

@@ -56,6 +56,7 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::optional<local_answer> decide(std::string_view frame, const command_traits& t);
   std::optional<local_answer> answer_locally(effect what, std::string_view frame);
   std::string unknown_error(std::string_view frame, const command_traits& t);
+  std::string client_info() const;
   /// How the reply of a request sent alone is rewritten (rewrite_).
   enum class rewrite { none, redact, execabort };
   awaitable<bool> rewritten(std::string bytes, rewrite what);
@@ -110,6 +111,7 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   bool authenticated_;
   /// What the proxy holds for the client: its CLIENT ID and SETNAME.
   std::uint64_t id_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::string client_name_;
 
   // Where requests go.

@@ -777,3 +777,21 @@ TEST_CASE("proxy: --reply-timeout fails only the shared connection whose master 
   CHECK(pong);
   CHECK(test::sync_command(proxy.addr, {"SET", "after", "1"}).is_ok());
 }
+
+TEST_CASE("proxy: CLIENT INFO describes the client's own connection", "[integration][proxy]") {
+  FOR_EACH_BACKEND_MODE();
+  auto redis = test::server_process::redis();
+  proxy_process proxy(redis->addr());
+  auto r = raw_exchange(proxy.addr,
+                        "CLIENT SETNAME app-7\r\nSELECT 3\r\nCLIENT ID\r\nCLIENT INFO\r\n", 4);
+  REQUIRE(r.size() == 4);
+  auto info = r[3].str;
+  INFO(info);
+  CHECK(info.rfind("id=" + std::to_string(r[2].integer) + " ", 0) == 0);
+  CHECK(info.find(" name=app-7 ") != std::string::npos);
+  CHECK(info.find(" db=3 ") != std::string::npos);
+  CHECK(info.find(" cmd=client|info ") != std::string::npos);
+  CHECK(info.find(" laddr=" + proxy.addr.to_string() + " ") != std::string::npos);
+  CHECK(info.back() == '\n');
+  CHECK(info.find(" resp=2") != std::string::npos);
+}

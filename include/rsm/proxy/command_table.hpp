@@ -46,6 +46,7 @@ enum class effect : std::uint8_t {
   auth,     ///< AUTH
   quit,     ///< QUIT
   secrets,  ///< CONFIG GET: secret parameters' values are redacted from its reply
+  info,     ///< CLIENT INFO
 };
 
 struct command_info {
