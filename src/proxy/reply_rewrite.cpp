@@ -73,4 +73,18 @@ std::string redact_config_reply(std::string_view reply) {
   return out;
 }
 
+std::string hello_with_id(std::string_view reply, std::uint64_t id) {
+  constexpr std::string_view key = "$2\r\nid\r\n:";
+  if (reply.empty() || (reply[0] != '*' && reply[0] != '%')) return std::string(reply);
+  auto at = reply.find(key);
+  if (at == std::string_view::npos) return std::string(reply);
+  auto value = at + key.size();
+  auto end = reply.find("\r\n", value);
+  if (end == std::string_view::npos) return std::string(reply);
+  std::string out(reply.substr(0, value));
+  out += std::to_string(id);
+  out += reply.substr(end);
+  return out;
+}
+
 }  // namespace rsm::proxy

@@ -176,7 +176,11 @@ awaitable<void> session::client_loop() {
         if (!co_await flush()) co_return;
         frame_ = fwd_begin_ = scan;
         if (local->forward) {
-          if (!co_await forward(std::move(local->text), unpaired_ ? 0 : 1)) co_return;
+          // HELLO's reply gets the session's id (CLIENT ID's), not the shared connection's.
+          bool ok = t.hello && !unpaired_
+                        ? co_await rewritten(std::move(local->text), rewrite::hello)
+                        : co_await forward(std::move(local->text), unpaired_ ? 0 : 1);
+          if (!ok) co_return;
           continue;
         }
         co_await answer(std::move(local->text));
@@ -828,6 +832,8 @@ void session::pass_replies(std::string_view bytes, std::size_t frames) {
   if (frames == 0) return;  // the rest of it comes later
   if (rewrite_ == rewrite::redact) {
     queue_client(redact_config_reply(rewrite_buf_));
+  } else if (rewrite_ == rewrite::hello) {
+    queue_client(hello_with_id(rewrite_buf_, id_));
   } else {
     queue_client("-EXECABORT Transaction discarded because of previous errors.\r\n");
   }

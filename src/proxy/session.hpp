@@ -58,7 +58,7 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::string unknown_error(std::string_view frame, const command_traits& t);
   std::string client_info() const;
   /// How the reply of a request sent alone is rewritten (rewrite_).
-  enum class rewrite { none, redact, execabort };
+  enum class rewrite { none, redact, execabort, hello };
   awaitable<bool> rewritten(std::string bytes, rewrite what);
   void pass_replies(std::string_view bytes, std::size_t frames);
   std::optional<local_answer> hello(std::string_view frame);

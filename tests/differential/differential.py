@@ -12,7 +12,7 @@ Suites (`all` runs every one):
   state      the connection state the proxy holds itself (HELLO 2|3 with AUTH and SETNAME,
              SELECT, RESET, AUTH, CLIENT SETNAME/GETNAME) in generated sequences, each
              followed by commands that show the state; with and without requirepass. HELLO's
-             `id` field is the one difference allowed (docs/proxy.md).
+             `id` field is normalised (each target numbers its own connections).
   arity      every command and subcommand of the command table with one argument too few,
              and, for a fixed arity, one too many (Redis refuses each before it runs it);
              the refused ones are left out (the proxy's refusal comes first)
@@ -150,7 +150,7 @@ HELLO_ID = re.compile(rb"\$2\r\nid\r\n:\d+\r\n")
 
 
 def normalise(reply):
-    """HELLO's `id` is the id of the connection Redis answers on (the proxy's shared one)."""
+    """HELLO's `id` is the connection's id: Redis's own, or the proxy's (CLIENT ID's)."""
     return HELLO_ID.sub(b"$2\r\nid\r\n:ID\r\n", reply[0]), reply[1]
 
 

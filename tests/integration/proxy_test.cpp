@@ -794,4 +794,11 @@ TEST_CASE("proxy: CLIENT INFO describes the client's own connection", "[integrat
   CHECK(info.find(" laddr=" + proxy.addr.to_string() + " ") != std::string::npos);
   CHECK(info.back() == '\n');
   CHECK(info.find(" resp=2") != std::string::npos);
+  // HELLO's id is the same id.
+  raw_client c(proxy.addr);
+  c.send("CLIENT ID\r\nHELLO 3\r\n");
+  REQUIRE(c.await_text("modules\r\n*0\r\n"));
+  auto colon = c.got.find("\r\n");
+  auto id = c.got.substr(1, colon - 1);
+  CHECK(c.got.find("$2\r\nid\r\n:" + id + "\r\n") != std::string::npos);
 }

@@ -40,3 +40,16 @@ TEST_CASE("reply rewrite: CONFIG GET replies lose their secret values", "[unit][
   CHECK_FALSE(proxy::is_secret_parameter("masteruser"));
   CHECK_FALSE(proxy::is_secret_parameter("requirepas"));
 }
+
+TEST_CASE("reply rewrite: HELLO's id is the session's", "[unit][rewrite]") {
+  auto fields = [](std::string_view id) {
+    return bulk("server") + bulk("redis") + bulk("proto") + ":3\r\n" + bulk("id") + ":" +
+           std::string(id) + "\r\n" + bulk("modules") + "*0\r\n";
+  };
+  CHECK(proxy::hello_with_id("%4\r\n" + fields("8123"), 42) == "%4\r\n" + fields("42"));
+  CHECK(proxy::hello_with_id("*8\r\n" + fields("7"), 1234567) == "*8\r\n" + fields("1234567"));
+  for (std::string same : {std::string("-NOPROTO unsupported protocol version\r\n"),
+                           "*2\r\n" + bulk("server") + bulk("redis")}) {
+    CHECK(proxy::hello_with_id(same, 5) == same);
+  }
+}
