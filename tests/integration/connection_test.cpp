@@ -213,7 +213,15 @@ TEST_CASE("ROLE and INFO and REPLICAOF and CONFIG helpers on real servers",
     REQUIRE(mrole->replicas.size() == 1);
     CHECK(mrole->replicas[0].addr.port == r.port);
 
+    // ROLE lists a replica from its REPLCONF on, before its sync is done: await INFO's
+    // "state=online" (it was "wait_bgsave" once under load).
     auto mi = co_await redis::async_info(mc);
+    for (int i = 0; i < 200 && mi; ++i) {
+      auto s0 = mi->get("replication", "slave0");
+      if (s0 && redis::parse_info_pairs(std::string(*s0))["state"] == "online") break;
+      co_await net::async_sleep(25ms);
+      mi = co_await redis::async_info(mc);
+    }
     REQUIRE(mi);
     CHECK(mi->get("replication", "role") == "master");
     CHECK(mi->get_int("replication", "connected_slaves") == 1);
