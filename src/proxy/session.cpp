@@ -34,43 +34,27 @@ std::size_t next_read_size(std::size_t size, std::size_t held, std::size_t got, 
 /// A request longer than this is not held whole: it streams through a pinned connection.
 constexpr std::size_t k_large_frame = 1024 * 1024;
 
-// Constant-time comparison: the time taken does not depend on where the strings differ.
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (b.empty() ? 0 : b[i % b.size()]));
-  }
-  return diff == 0;
-}
-
-// The arguments of a whole, valid multibulk frame (only for the rare commands the proxy
-// answers itself, such as AUTH).
-std::vector<std::string> frame_args(std::string_view f) {
-  std::vector<std::string> out;
-  auto line = [&f]() -> long long {
-    auto cr = f.find('\r');
-    if (cr == std::string_view::npos) return 0;
-    auto l = f.substr(1, cr - 1);
-    f.remove_prefix(std::min(f.size(), cr + 2));
-    long long n = 0;
-    for (char c : l) {
-      if (c < '0' || c > '9') return 0;
-      n = n * 10 + (c - '0');
-    }
-    return n;
-  };
-  if (f.empty() || f[0] != '*') return out;
-  auto n = line();
-  for (long long i = 0; i < n && !f.empty(); ++i) {
-    auto len = static_cast<std::size_t>(line());
-    out.emplace_back(f.substr(0, len));
-    f.remove_prefix(std::min(f.size(), len + 2));
-  }
-  return out;
-}
-
 bool asks_for_a_new_master(std::string_view e) {
   return e.starts_with("READONLY") || e.starts_with("LOADING") || e.starts_with("MASTERDOWN");
+}
+
+}  // namespace
+
+namespace {
+
+std::string endpoint_text(const tcp::endpoint& e) {
+  return e.address().to_string() + ":" + std::to_string(e.port());
+}
+
+// Who the client is (CLIENT ID, CLIENT INFO).
+client_identity identify(tcp::socket& client, std::uint64_t id) {
+  client_identity who;
+  who.id = id;
+  error_code ec;
+  who.addr = endpoint_text(client.remote_endpoint(ec));
+  who.laddr = endpoint_text(client.local_endpoint(ec));
+  who.fd = client.native_handle();
+  return who;
 }
 
 }  // namespace
@@ -79,22 +63,22 @@ session::session(std::shared_ptr<server::state> st, tcp::socket client, std::siz
     : st_(std::move(st)),
       thread_(thread),
       client_(std::move(client)),
-      authenticated_(st_->cfg.requirepass.empty()),
-      id_(st_->next_client_id.fetch_add(1, std::memory_order_relaxed) + 1),
-      pinned_(st_->cfg.backend == backend_mode::dedicated),
+      pipe_(pipeline_config{st_->cfg.requirepass, &st_->cfg.commands},
+            identify(client_, st_->next_client_id.fetch_add(1, std::memory_order_relaxed) + 1),
+            st_->cfg.backend == backend_mode::dedicated),
       backend_(client_.get_executor()),
       writer_wake_(client_.get_executor(), asio::steady_timer::time_point::max()),
       wake_(client_.get_executor(), asio::steady_timer::time_point::max()) {}
 
 session::~session() {
   if (registered_) ts().sessions.erase(this);
-  if (pinned_) --st_->pinned_now;
+  if (pipe_.state.pinned) --st_->pinned_now;
 }
 
 awaitable<void> session::run(std::shared_ptr<session> self) {
   self->ts().sessions.insert(self.get());
   self->registered_ = true;
-  if (self->pinned_) ++self->st_->pinned_now;
+  if (self->pipe_.state.pinned) ++self->st_->pinned_now;
   asio::co_spawn(self->client_.get_executor(), client_writer(self), asio::detached);
   co_await self->client_loop();
   self->close();
@@ -105,6 +89,7 @@ awaitable<void> session::run(std::shared_ptr<session> self) {
 
 awaitable<void> session::client_loop() {
   buf_.resize(k_read_min);
+  pipe_.identity.read_buffer = k_read_min;
   std::size_t scan = 0;  // the parser's position
   std::size_t got = 0;   // the last read's size, and whether it filled the space it had
   bool filled = false;
@@ -128,18 +113,16 @@ awaitable<void> session::client_loop() {
           // A frame too large to hold: its name is known by now; it streams as it comes,
           // through a connection of this session's own.
           if (!co_await flush()) co_return;
-          auto t = classify(parser_.name(), parser_.first_arg(), parser_.argc());
-          if (decide({}, t)) {
-            co_await answer("-ERR rsm proxy: a " + std::to_string(scan - frame_) +
-                            "-byte request that cannot be forwarded\r\n");
+          auto a = pipe_.on_large_frame(parser_, scan - frame_);
+          if (a.what == action::kind::answer) {
+            co_await answer(std::move(a.bytes));
             co_await flush_and_close();
             co_return;
           }
-          if (!pinned_ && !co_await pin()) co_return;
-          note(t);
+          if (a.pin && !co_await pin()) co_return;
           counters().add(counters().commands);
           streaming_ = true;
-          if (!co_await to_backend({}, unpaired_ ? 0 : 1)) co_return;
+          if (!co_await to_backend({}, a.replies)) co_return;
         }
         if (streaming_) {
           if (!co_await to_backend(std::string_view(buf_.data() + frame_, scan - frame_), 0))
@@ -156,95 +139,22 @@ awaitable<void> session::client_loop() {
         frame_ = fwd_begin_ = scan;
         continue;
       }
-      if (parser_.is_empty()) {  // Redis ignores empty commands
+      auto a = pipe_.on_frame(parser_, f, fwd_begin_ != frame_);
+      if (a.what == action::kind::flush) {  // what it does waits for the requests before it
         if (!co_await flush()) co_return;
-        frame_ = fwd_begin_ = scan;
+        a = pipe_.on_frame(parser_, f, false);
+      }
+      tally(a.counted);
+      if (a.what == action::kind::batch) {
+        if (a.pin && !co_await pin()) co_return;
+        if (a.db >= 0) selects_.emplace_back(requests_sent_ + fwd_replies_, a.db);
+        fwd_replies_ += a.replies;
+        ++fwd_commands_;
+        frame_ = scan;
         continue;
       }
-      auto t = classify(parser_.name(), parser_.first_arg(), parser_.argc());
-      // What changes the session's protocol or db goes after every request before it (they
-      // were sent in the protocol and db they were meant for).
-      if ((t.hello || t.resets || t.selects) && !t.bad_arity) {
-        if (!co_await flush()) co_return;
-        if (t.resets) {
-          frame_ = fwd_begin_ = scan;
-          co_await reset();
-          continue;
-        }
-      }
-      if (auto local = decide(f, t)) {
-        if (!co_await flush()) co_return;
-        frame_ = fwd_begin_ = scan;
-        if (local->forward) {
-          // HELLO's reply gets the session's id (CLIENT ID's), not the shared connection's.
-          bool ok = t.hello && !unpaired_
-                        ? co_await rewritten(std::move(local->text), rewrite::hello)
-                        : co_await forward(std::move(local->text), unpaired_ ? 0 : 1);
-          if (!ok) co_return;
-          continue;
-        }
-        co_await answer(std::move(local->text));
-        if (local->close) {
-          co_await flush_and_close();
-          co_return;
-        }
-        continue;
-      }
-      if (t.redacts && !t.bad_arity) {
-        // Its reply is rewritten: it goes alone (after every reply due, nothing after it
-        // until its reply has come).
-        frame_ = fwd_begin_ = scan;
-        if (in_multi_ || unpaired_) {
-          // Its reply would come inside EXEC's, or among pushes: it could not be redacted.
-          if (!co_await flush()) co_return;
-          multi_dirty_ = multi_dirty_ || in_multi_;
-          st_->refused.fetch_add(1, std::memory_order_relaxed);
-          co_await answer(
-              "-ERR rsm proxy: CONFIG GET is not allowed in MULTI or while subscribed (its reply "
-              "could not be redacted)\r\n");
-          continue;
-        }
-        auto bytes = parser_.is_inline() ? resp::encode(resp::command(parser_.inline_args()))
-                                         : std::string(f);
-        if (!co_await rewritten(std::move(bytes), rewrite::redact)) co_return;
-        continue;
-      }
-      if (t.ends_multi && in_multi_ && multi_dirty_ && parser_.name().equals_upper("EXEC")) {
-        // The proxy refused a command of this transaction: Redis must not run the rest. It
-        // gets DISCARD, the client Redis's answer to a transaction with a rejected command.
-        frame_ = fwd_begin_ = scan;
-        note(t);
-        if (!co_await rewritten(resp::encode(resp::command{"DISCARD"}), rewrite::execabort))
-          co_return;
-        continue;
-      }
-      if (t.unknown) st_->unknown_commands.fetch_add(1, std::memory_order_relaxed);
-      if (t.pins && !pinned_) {
-        if (!co_await flush()) co_return;
-        if (!co_await pin()) co_return;
-      }
-      note(t);
-      if (t.selects && !pinned_ && t.db >= 0 && t.db != db_) {
-        // Another db: Redis checks the SELECT on this session's shared connection first.
-        frame_ = fwd_begin_ = scan;
-        auto bytes = parser_.is_inline() ? resp::encode(resp::command(parser_.inline_args()))
-                                         : std::string(f);
-        if (!co_await select_shared(std::move(bytes), t.db)) co_return;
-        continue;
-      }
-      if (pinned_ && t.selects && t.db >= 0 && !unpaired_)
-        selects_.emplace_back(requests_sent_ + fwd_replies_, t.db);
-      if (parser_.is_inline()) {
-        // Redis gets the arguments the proxy classified, not a line to split again its own way.
-        if (!co_await flush()) co_return;
-        frame_ = fwd_begin_ = scan;
-        auto framed = resp::encode(resp::command(parser_.inline_args()));
-        if (!co_await forward(std::move(framed), unpaired_ ? 0 : 1)) co_return;
-        continue;
-      }
-      if (!unpaired_) ++fwd_replies_;
-      ++fwd_commands_;
-      frame_ = scan;
+      frame_ = fwd_begin_ = scan;
+      if (!co_await run(std::move(a))) co_return;
     }
     if (!submit()) {
       if (!co_await flush()) co_return;
@@ -269,6 +179,7 @@ awaitable<void> session::client_loop() {
       } else {
         buf_.resize(size);
       }
+      pipe_.identity.read_buffer = size;
     }
     auto space = buf_.size() - end_;
     std::size_t n = 0;
@@ -285,6 +196,7 @@ awaitable<void> session::client_loop() {
       n = *r;
     }
     end_ += n;
+    ++reads_;
     got = n;
     filled = n == space;
     counters().add(counters().bytes_in, n);
@@ -312,7 +224,7 @@ awaitable<std::optional<std::size_t>> session::read_client(std::size_t at) {
       if (ec) co_return std::nullopt;
       co_return n;
     }
-    if (outstanding_ == 0 && !unpaired_) {
+    if (outstanding_ == 0 && !pipe_.state.unpaired) {
       st_->idle_closed.fetch_add(1, std::memory_order_relaxed);
       close();
       co_return std::nullopt;
@@ -320,155 +232,50 @@ awaitable<std::optional<std::size_t>> session::read_client(std::size_t at) {
   }
 }
 
-// Whether the proxy answers this frame itself (`frame`: its bytes when held whole).
-std::optional<session::local_answer> session::decide(std::string_view frame,
-                                                     const command_traits& t) {
-  const auto& name = parser_.name();
-  if (name.equals_upper("QUIT")) return local_answer{"+OK\r\n", true};
-  if (t.hello) return hello(frame);
-  if (name.equals_upper("AUTH")) {
-    auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
-    if (args.size() < 2 || args.size() > 3)
-      return local_answer{"-ERR wrong number of arguments for 'auth' command\r\n"};
-    if (st_->cfg.requirepass.empty() && args.size() == 3) {
-      // The default user without a password takes any; there is no other user.
-      bool ok = args[1] == "default";
-      if (!ok) st_->auth_failures.fetch_add(1, std::memory_order_relaxed);
-      return local_answer{
-          ok ? "+OK\r\n" : "-WRONGPASS invalid username-password pair or user is disabled.\r\n"};
-    }
-    if (st_->cfg.requirepass.empty()) {
-      return local_answer{
-          "-ERR AUTH <password> called without any password configured for the default user. "
-          "Are you sure your configuration is correct?\r\n"};
-    }
-    // AUTH pass, or AUTH default pass.
-    bool ok = args.size() == 2 ? same_secret(args[1], st_->cfg.requirepass)
-                               : args[1] == "default" && same_secret(args[2], st_->cfg.requirepass);
-    authenticated_ = authenticated_ || ok;
-    if (!ok) st_->auth_failures.fetch_add(1, std::memory_order_relaxed);
-    return local_answer{ok ? "+OK\r\n"
-                           : "-WRONGPASS invalid username-password pair or user is disabled.\r\n"};
+// Runs an action of the pipeline other than `batch` (every batched frame has gone): false
+// when the session ends.
+awaitable<bool> session::run(action a) {
+  using kind = action::kind;
+  switch (a.what) {
+    case kind::skip:
+      co_return true;
+    case kind::answer:
+      co_await answer(std::move(a.bytes));
+      if (!a.close) co_return !closed_;
+      co_await flush_and_close();
+      co_return false;
+    case kind::reset:
+      co_await reset();
+      co_return !closed_;
+    case kind::select:
+      co_return co_await select_shared(std::move(a.bytes), a.db);
+    case kind::send_alone:
+      co_return co_await rewritten(std::move(a.bytes), a.how);
+    case kind::send:
+      if (a.pin && !co_await pin()) co_return false;
+      if (a.db >= 0) selects_.emplace_back(requests_sent_, a.db);
+      co_return co_await forward(std::move(a.bytes), a.replies);
+    case kind::batch:
+    case kind::flush:
+      break;
   }
-  if (!authenticated_) {
-    // Redis checks the arity first (and so must the proxy: the backend is authenticated).
-    if (t.bad_arity && t.info)
-      return local_answer{"-ERR wrong number of arguments for '" + t.info->name + "' command\r\n"};
-    // What Redis 7.0 does not have (rsm's facts name a newer one: CLIENT SETINFO) is unknown.
-    if (t.unknown || (t.info && !t.info->in_redis))
-      return local_answer{"-" + unknown_error(frame, t) + "\r\n"};
-    return local_answer{"-NOAUTH Authentication required.\r\n"};
-  }
-  if (auto refused = st_->cfg.commands.refusal(name.view(), parser_.first_arg().view())) {
-    st_->refused.fetch_add(1, std::memory_order_relaxed);
-    if (in_multi_) multi_dirty_ = true;  // EXEC fails with EXECABORT, as in Redis
-    return local_answer{"-" + *refused + "\r\n"};
-  }
-  // State the proxy holds for every session (a connection of the session's own gets the name
-  // when it opens). Inside MULTI (queued, run by EXEC) or subscribed, it goes to Redis.
-  // CLIENT INFO of a session with server-side state (tracking, ...) is its connection's.
-  if (t.local && !in_multi_ && !unpaired_ && !(t.info && t.info->what == effect::info && sticky_)) {
-    if (t.info == nullptr) {
-      st_->unknown_commands.fetch_add(1, std::memory_order_relaxed);
-      return local_answer{"-" + unknown_error(frame, t) + "\r\n"};
-    }
-    return answer_locally(t.info->what, frame);
-  }
-  return std::nullopt;
+  co_return !closed_;
 }
 
-// CLIENT INFO in Redis 7.0's format, of the client's connection to the proxy: its id (CLIENT
-// ID's), addresses, name, db and protocol; the buffer fields are the proxy's own, not Redis's.
-std::string session::client_info() const {
-  error_code ec;
-  auto peer = client_.remote_endpoint(ec);
-  auto local = client_.local_endpoint(ec);
-  auto endpoint = [](const tcp::endpoint& e) {
-    return e.address().to_string() + ":" + std::to_string(e.port());
-  };
-  auto age =
-      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started_)
-          .count();
-  std::string line =
-      "id=" + std::to_string(id_) + " addr=" + endpoint(peer) + " laddr=" + endpoint(local) +
-      " fd=" + std::to_string(const_cast<tcp::socket&>(client_).native_handle()) +
-      " name=" + client_name_ + " age=" + std::to_string(age) +
-      " idle=0 flags=N db=" + std::to_string(db_) +
-      " sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
-      "rbs=" +
-      std::to_string(buf_.size()) + " rbp=0 obl=0 oll=0 omem=0 tot-mem=0 " +
-      "events=r cmd=client|info user=default redir=-1 resp=" + std::to_string(resp_) + "\n";
-  if (resp_ == 3) {
-    return "=" + std::to_string(line.size() + 4) + "\r\ntxt:" + line + "\r\n";
-  }
-  return "$" + std::to_string(line.size()) + "\r\n" + line + "\r\n";
-}
-
-// Redis's reply to a command or subcommand it does not have (Redis 7.0's, for what rsm's
-// table does not have).
-std::string session::unknown_error(std::string_view frame, const command_traits& t) {
-  auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
-  if (args.empty()) args.emplace_back(parser_.name().view());  // too large to hold: its name
-  const command_info* container = t.container;
-  if (container == nullptr && t.info != nullptr && t.info->name.find('|') != std::string::npos)
-    container = command_table::builtin().find(parser_.name().view(), "");
-  if (container != nullptr && args.size() > 1) {
-    std::string upper = container->name;
-    for (auto& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-    return unknown_subcommand_error(upper, args[1]);
-  }
-  return unknown_command_error(args);
-}
-
-// CLIENT SETNAME, GETNAME and ID, answered as Redis 7.0 answers them.
-std::optional<session::local_answer> session::answer_locally(effect what, std::string_view frame) {
-  // A frame too large to hold (only its name is known): the caller refuses it.
-  if (frame.empty() && !parser_.is_inline()) return local_answer{"-ERR too large\r\n"};
+void session::tally(action::tally what) {
   switch (what) {
-    case effect::setname: {
-      auto args = parser_.is_inline() ? parser_.inline_args() : frame_args(frame);
-      const auto& name = args.at(2);
-      if (auto e = client_name_error(name)) return local_answer{"-" + *e + "\r\n"};
-      client_name_ = name;
-      return local_answer{"+OK\r\n"};
-    }
-    case effect::getname:
-      if (client_name_.empty()) return local_answer{resp_ == 3 ? "_\r\n" : "$-1\r\n"};
-      return local_answer{"$" + std::to_string(client_name_.size()) + "\r\n" + client_name_ +
-                          "\r\n"};
-    case effect::id:
-      return local_answer{":" + std::to_string(id_) + "\r\n"};
-    case effect::info:
-      return local_answer{client_info()};
-    default:
-      return std::nullopt;
-  }
-}
-
-// HELLO [protover [AUTH user pass] [SETNAME name]], checked as Redis 7.0 checks it. The
-// protocol and name are the session's (its requests then go on a shared connection of that
-// protocol); what goes to Redis is `HELLO [protover]`, without AUTH (the proxy's clients
-// authenticate to the proxy) and without SETNAME (the proxy holds the name), so that the reply
-// is Redis's own map in the client's protocol.
-std::optional<session::local_answer> session::hello(std::string_view frame) {
-  if (frame.empty() && !parser_.is_inline()) return local_answer{"-ERR too large\r\n"};
-  auto h = parse_hello(parser_.is_inline() ? parser_.inline_args() : frame_args(frame));
-  if (h.setname) client_name_ = *h.setname;  // whatever follows (as Redis 7.0)
-  if (!h.error.empty()) return local_answer{"-" + h.error + "\r\n"};
-  if (h.auth) {
-    bool ok = h.username == "default" &&
-              (st_->cfg.requirepass.empty() || same_secret(h.password, st_->cfg.requirepass));
-    if (!ok) {
+    case action::tally::refused:
+      st_->refused.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case action::tally::unknown:
+      st_->unknown_commands.fetch_add(1, std::memory_order_relaxed);
+      break;
+    case action::tally::auth_failure:
       st_->auth_failures.fetch_add(1, std::memory_order_relaxed);
-      return local_answer{"-WRONGPASS invalid username-password pair or user is disabled.\r\n"};
-    }
-    authenticated_ = true;
+      break;
+    case action::tally::none:
+      break;
   }
-  if (!authenticated_) return local_answer{"-" + std::string(k_hello_noauth) + "\r\n"};
-  if (h.protocol != 0) resp_ = h.protocol;
-  resp::command c{"HELLO"};
-  if (h.protocol != 0) c.arg(std::to_string(h.protocol));
-  return local_answer{resp::encode(c), false, true};
 }
 
 // SELECT of another db on the shared path. Redis checks it on the session's shared connection,
@@ -480,7 +287,7 @@ awaitable<bool> session::select_shared(std::string frame, long long db) {
   while (outstanding_ > 0 && !closed_) co_await wait();  // its reply is the next one
   auto* sb = co_await route_shared();
   if (sb == nullptr) {
-    if (!pinned_) co_return false;
+    if (!pipe_.state.pinned) co_return false;
     selects_.emplace_back(requests_sent_, db);  // a connection of its own after all
     co_return co_await to_backend(frame, 1);
   }
@@ -499,36 +306,19 @@ awaitable<bool> session::select_shared(std::string frame, long long db) {
 // Pushes or replies in flight to a subscribed or MONITOR session are dropped with it.
 awaitable<void> session::reset() {
   counters().add(counters().commands);
-  while (!unpaired_ && outstanding_ > 0 && !closed_) co_await wait();
+  auto& cs = pipe_.state;
+  while (!cs.unpaired && outstanding_ > 0 && !closed_) co_await wait();
   if (closed_) co_return;
-  if (pinned_) {
+  bool was_pinned = cs.pinned;
+  if (was_pinned) {
     detach_backend();
     outstanding_ = 0;
     requests_sent_ = replies_done_ = 0;
     selects_.clear();
-    if (st_->cfg.backend == backend_mode::shared) {
-      pinned_ = false;
-      --st_->pinned_now;
-    }
   }
-  unpaired_ = sticky_ = in_multi_ = watching_ = multi_dirty_ = false;
-  db_ = 0;
-  resp_ = 2;
-  client_name_.clear();
-  authenticated_ = st_->cfg.requirepass.empty();
+  pipe_.reset();
+  if (was_pinned && !cs.pinned) --st_->pinned_now;
   queue_client("+RESET\r\n");
-}
-
-void session::note(const command_traits& t) {
-  if (t.unpairs) unpaired_ = true;
-  if (t.sticky) sticky_ = true;
-  if (t.starts_multi && !in_multi_) {
-    in_multi_ = true;
-    multi_dirty_ = false;
-  }
-  if (t.watches) watching_ = true;
-  if (t.ends_multi) in_multi_ = watching_ = multi_dirty_ = false;
-  if (t.unwatches && !in_multi_) watching_ = false;
 }
 
 // The whole frames gathered in buf_[fwd_begin_, frame_) and the replies they ask for, counted
@@ -546,7 +336,7 @@ std::pair<std::string_view, std::size_t> session::take_frames() {
 // takes requests, or to the session's own open connection as far as its socket takes them now.
 // False when flush() has work to do.
 bool session::submit() {
-  if (!pinned_) return submit_shared();
+  if (!pipe_.state.pinned) return submit_shared();
   if (fwd_begin_ == frame_) return !closed_;
   if (closed_ || !backend_open_) return false;
   auto [bytes, replies] = take_frames();
@@ -559,7 +349,8 @@ bool session::submit() {
 
 bool session::submit_shared() {
   if (fwd_begin_ == frame_) return !closed_;
-  if (pinned_ || !sb_ || !sb_->usable() || closed_ || select_target_ >= 0 || sb_->key() != lane())
+  if (pipe_.state.pinned || !sb_ || !sb_->usable() || closed_ || select_target_ >= 0 ||
+      sb_->key() != lane())
     return false;
   auto [bytes, replies] = take_frames();
   outstanding_ += replies;
@@ -571,9 +362,10 @@ bool session::submit_shared() {
 // Forwards the whole frames gathered in buf_[fwd_begin_, frame_).
 awaitable<bool> session::flush() {
   if (fwd_begin_ == frame_) co_return !closed_;
-  if (!pinned_) {
+  if (!pipe_.state.pinned) {
     if (co_await route_shared() != nullptr) co_return submit_shared();
-    if (!pinned_) co_return false;  // else its thread has no room for another shared connection
+    if (!pipe_.state.pinned)
+      co_return false;  // else its thread has no room for another shared connection
   }
   auto [bytes, replies] = take_frames();
   co_return co_await to_backend(bytes, replies);
@@ -582,7 +374,7 @@ awaitable<bool> session::flush() {
 // One request the proxy encoded itself (not bytes of buf_), after everything before it.
 awaitable<bool> session::forward(std::string bytes, std::size_t replies) {
   counters().add(counters().commands);
-  if (!pinned_) {
+  if (!pipe_.state.pinned) {
     if (auto* sb = co_await route_shared()) {
       if (!sb->usable() || closed_) co_return false;
       outstanding_ += replies;
@@ -590,7 +382,7 @@ awaitable<bool> session::forward(std::string bytes, std::size_t replies) {
       sb->submit(shared_from_this(), bytes, replies);
       co_return true;
     }
-    if (!pinned_) co_return false;
+    if (!pipe_.state.pinned) co_return false;
   }
   co_return co_await to_backend(bytes, replies);
 }
@@ -649,7 +441,7 @@ awaitable<shared_backend*> session::route_shared() {
 awaitable<bool> session::pin() {
   while (outstanding_ > 0 && !closed_) co_await wait();
   if (closed_) co_return false;
-  pinned_ = true;
+  pipe_.state.pinned = true;
   sb_.reset();
   ++st_->pinned_now;
   counters().add(counters().pinned);
@@ -662,9 +454,9 @@ awaitable<bool> session::open_backend() {
   redis::options o;
   o.password = st_->cfg.password;
   o.connect_timeout = st_->cfg.connect_timeout;
-  o.db = static_cast<int>(db_);
-  o.client_name = client_name_;
-  o.protocol = resp_;
+  o.db = static_cast<int>(pipe_.state.db);
+  o.client_name = pipe_.state.name;
+  o.protocol = pipe_.state.resp;
   auto until = std::chrono::steady_clock::now() + st_->cfg.failover_hold;
   std::function<bool()> gone = [this] { return closed_; };  // not a temporary in co_await (GCC 12)
   auto attempt = co_await open_master(*st_, std::move(o), until, gone);
@@ -749,6 +541,7 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
     if (s.closed_ || epoch != s.backend_epoch_) co_return;
     auto [ec, n] = co_await reads.async_read(asio::buffer(buf), use_nothrow);
     if (epoch != s.backend_epoch_ || s.closed_) co_return;  // moved to a new master, or closed
+    ++s.backend_reads_;
     got = n;
     if (ec) {
       if (s.movable()) {
@@ -766,7 +559,7 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
       co_return;
     }
     std::string_view data(buf.data(), n);
-    if (!s.unpaired_) {
+    if (!s.pipe_.state.unpaired) {
       std::size_t pos = 0;
       std::size_t frames = 0;
       while (pos < data.size()) {
@@ -785,7 +578,7 @@ awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint
           s.st_->first_reply(s.generation_, s.switched_at_);
         }
         if (!s.selects_.empty() && s.selects_.front().first == s.replies_done_) {
-          if (s.replies_.type() == '+') s.db_ = s.selects_.front().second;
+          if (s.replies_.type() == '+') s.pipe_.state.db = s.selects_.front().second;
           s.selects_.pop_front();
         }
         ++s.replies_done_;
@@ -815,7 +608,7 @@ void session::reply_done(std::size_t frames) {
 
 void session::on_replies(std::string_view bytes, std::size_t frames) {
   if (select_target_ >= 0 && !bytes.empty()) {
-    if (bytes[0] == '+') db_ = select_target_;
+    if (bytes[0] == '+') pipe_.state.db = select_target_;
     select_target_ = -1;
   }
   if (!closed_) pass_replies(bytes, frames);
@@ -833,7 +626,7 @@ void session::pass_replies(std::string_view bytes, std::size_t frames) {
   if (rewrite_ == rewrite::redact) {
     queue_client(redact_config_reply(rewrite_buf_));
   } else if (rewrite_ == rewrite::hello) {
-    queue_client(hello_with_id(rewrite_buf_, id_));
+    queue_client(hello_with_id(rewrite_buf_, pipe_.identity.id));
   } else {
     queue_client("-EXECABORT Transaction discarded because of previous errors.\r\n");
   }
@@ -904,7 +697,8 @@ awaitable<void> session::client_writer(std::shared_ptr<session> self) {
   for (;;) {
     while (s.out_.empty()) {
       if (s.closed_) co_return;
-      if (s.closing_ && (s.outstanding_ == 0 || s.unpaired_ || (s.pinned_ && !s.backend_open_))) {
+      if (s.closing_ && (s.outstanding_ == 0 || s.pipe_.state.unpaired ||
+                         (s.pipe_.state.pinned && !s.backend_open_))) {
         s.close();
         co_return;
       }
@@ -943,7 +737,7 @@ awaitable<void> session::client_writer(std::shared_ptr<session> self) {
 
 // A local answer goes out after every reply still due from Redis, to keep the order.
 awaitable<void> session::answer(std::string text) {
-  while (!unpaired_ && outstanding_ > 0 && !closed_) co_await wait();
+  while (!pipe_.state.unpaired && outstanding_ > 0 && !closed_) co_await wait();
   queue_client(text);
 }
 
@@ -993,7 +787,8 @@ bool session::on_master_change(std::uint64_t generation) {
 }
 
 bool session::movable() const {
-  return !sticky_ && !in_multi_ && !watching_ && !unpaired_ && !streaming_ && outstanding_ == 0;
+  return !pipe_.state.sticky && !pipe_.state.in_multi && !pipe_.state.watching &&
+         !pipe_.state.unpaired && !streaming_ && outstanding_ == 0;
 }
 
 void session::detach_backend() {
@@ -1003,6 +798,17 @@ void session::detach_backend() {
   backend_open_ = false;
   replies_ = resp::reply_parser();
   notify();
+}
+
+std::size_t session::sweep() {
+  if (closed_) return 0;
+  std::size_t found = 0;
+  if (reads_ == swept_reads_ && reveal_end_of_stream(client_)) ++found;
+  swept_reads_ = reads_;
+  if (backend_open_ && backend_reads_ == swept_backend_reads_ && reveal_end_of_stream(backend_))
+    ++found;
+  swept_backend_reads_ = backend_reads_;
+  return found;
 }
 
 void session::drain() {

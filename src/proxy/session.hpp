@@ -1,9 +1,13 @@
 #pragma once
-// One client connection of `rsm proxy` (internal).
+// One client connection of `rsm proxy` (internal): the I/O around request_pipeline.
 //
-//   client ──read──▶ request_parser ──policy/AUTH──▶ shared backend (FIFO) ──▶ Redis
-//     ▲                    │ local answers in order     or its own (pinned) backend
-//     └──── client writer ◀┴──── replies, bytes as they came ◀─────────────────┘
+//   client ──read──▶ request_parser ──▶ request_pipeline (pipeline.hpp) ──▶ action ──▶ run()
+//     ▲          client_loop()           on_frame(): batch, send, select,    │
+//     │                                  answer, reset, skip                  ▼
+//     │                                        shared backend (FIFO, shared_backend.hpp) ──▶ Redis
+//     │                                        or its own (pinned) backend: to_backend()
+//     └──── client_writer() ◀── queue_client() ◀── replies, bytes as they came
+//                                 on_replies() / backend_reader()
 //
 // A session starts on its thread's shared backend connection (--backend-mode shared) and
 // moves to a connection of its own — after every earlier reply has come, so the order holds —
@@ -16,7 +20,7 @@
 // session is closed, as Sentinel's CLIENT KILL closes it on a direct connection.
 #include "shared_backend.hpp"
 
-#include "rsm/proxy/command_traits.hpp"
+#include "rsm/proxy/pipeline.hpp"
 
 #include <deque>
 #include <optional>
@@ -35,6 +39,10 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   bool on_master_change(std::uint64_t generation);
   /// Stop: answer what is due, then close.
   void drain();
+  /// The once-a-second sweep (server.cpp): an end of stream pending on the client's or the
+  /// pinned connection's socket that no read has seen since the last sweep is made visible
+  /// (drained_read.hpp). Returns how many were found.
+  std::size_t sweep();
 
   // reply_sink (the shared connection's side)
   void on_replies(std::string_view bytes, std::size_t frames) override;
@@ -44,29 +52,17 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   void close_slow() override { close(); }
 
  private:
-  struct local_answer {
-    std::string text;
-    bool close = false;
-    /// `text` is a request to forward in the command's place (HELLO without AUTH), not a reply.
-    bool forward = false;
-  };
-
   awaitable<void> client_loop();
   awaitable<std::optional<std::size_t>> read_client(std::size_t at);
-  std::optional<local_answer> decide(std::string_view frame, const command_traits& t);
-  std::optional<local_answer> answer_locally(effect what, std::string_view frame);
-  std::string unknown_error(std::string_view frame, const command_traits& t);
-  std::string client_info() const;
-  /// How the reply of a request sent alone is rewritten (rewrite_).
-  enum class rewrite { none, redact, execabort, hello };
+  /// Runs one of the pipeline's actions (not `batch`): false when the session ends.
+  awaitable<bool> run(action a);
+  void tally(action::tally what);
   awaitable<bool> rewritten(std::string bytes, rewrite what);
   void pass_replies(std::string_view bytes, std::size_t frames);
-  std::optional<local_answer> hello(std::string_view frame);
   awaitable<bool> select_shared(std::string frame, long long db);
   awaitable<void> reset();
   /// The shared connection this session's requests go on: its protocol and db.
-  lane_key lane() const { return {resp_, db_}; }
-  void note(const command_traits& t);
+  lane_key lane() const { return {pipe_.state.resp, pipe_.state.db}; }
   awaitable<bool> flush();
   awaitable<bool> forward(std::string bytes, std::size_t replies);
   std::pair<std::string_view, std::size_t> take_frames();
@@ -108,14 +104,15 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::size_t fwd_commands_ = 0;
   resp::request_parser parser_;
   bool streaming_ = false;
-  bool authenticated_;
-  /// What the proxy holds for the client: its CLIENT ID and SETNAME.
-  std::uint64_t id_;
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  std::string client_name_;
+  /// Reads completed from the client and from the pinned connection, and their counts at the
+  /// last sweep.
+  std::uint64_t reads_ = 0, swept_reads_ = 0;
+  std::uint64_t backend_reads_ = 0, swept_backend_reads_ = 0;
+  /// What the session decides per request, and the connection state it holds for the client
+  /// (authenticated, pinned, MULTI, db, protocol, name, ...).
+  request_pipeline pipe_;
 
-  // Where requests go.
-  bool pinned_ = false;
+  // Where requests go (pipe_.state.pinned: on a connection of its own).
   std::shared_ptr<shared_backend> sb_;
   tcp::socket backend_;
   bool backend_open_ = false;
@@ -126,14 +123,6 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::chrono::steady_clock::time_point switched_at_{};  // when the tracker switched to that master
   resp::reply_parser replies_;
 
-  // Connection-scoped state (what a new backend connection could not re-create).
-  bool unpaired_ = false;
-  bool sticky_ = false;
-  bool in_multi_ = false;
-  bool watching_ = false;
-  long long db_ = 0;
-  /// The protocol the client asked for with HELLO (a pinned connection is opened in it).
-  int resp_ = 2;
   /// A SELECT on the shared path whose reply is due: the db it switches to if Redis says OK
   /// (-1: none). Nothing else is sent until it comes.
   long long select_target_ = -1;
@@ -141,8 +130,6 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   /// CONFIG GET's, redacted, or the DISCARD sent for an EXEC that must fail with EXECABORT.
   rewrite rewrite_ = rewrite::none;
   std::string rewrite_buf_;
-  /// In MULTI, the proxy refused a command: EXEC fails, as Redis fails it for a rejected one.
-  bool multi_dirty_ = false;
   /// SELECTs in flight on the pinned connection: (index of their reply, db).
   std::deque<std::pair<std::uint64_t, long long>> selects_;
   std::uint64_t requests_sent_ = 0;
