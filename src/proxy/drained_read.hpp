@@ -8,12 +8,21 @@
 // syscall per read wasted. (An async_wait does no better: it re-arms the registration with
 // epoll_ctl each time.)
 //
-// drained_reader::async_read() is async_read_some whose read tells the reactor what nginx
-// assumes on epoll too: a read that left part of its buffer empty drained the socket. The next
-// read is then queued without a syscall, and epoll's next edge (data that arrives after that
-// recv, or during it, raises one) runs it. Per read event that is one recv and nothing else,
-// as a level-triggered proxy like HAProxy makes (docs/benchmarks.md).
+// drained_reader::async_read() is async_read_some whose read tells the reactor that a read
+// which left part of its buffer empty drained the socket. The next read is then queued without
+// a syscall, and epoll's next edge (data that arrives after that recv, or during it, raises one)
+// runs it. Per read event that is one recv and nothing else, as a level-triggered proxy like
+// HAProxy makes (docs/benchmarks.md).
 //
+// One case gets no edge: the end of stream (or a reset) that came together with the last data,
+// before that short recv (one epoll event for both: the peer wrote and closed while this thread
+// was busy). The recv returns the data, the end is still pending, and nothing will run the
+// queued read. (nginx, which reads until EAGAIN on epoll unless it has EPOLLRDHUP, does not
+// meet this; Asio does not register EPOLLRDHUP.) reveal_end_of_stream() is the safety net:
+// the proxy's sweep (server.cpp, every second per data thread) calls it on every socket whose
+// read has not completed since the last sweep. A MSG_PEEK recv costs one syscall per idle
+// socket per second and changes nothing; when it finds the end, shutdown(SHUT_RD) raises the
+// edge that runs the queued read, which then sees the end as it would have.
 // It works on Asio's reactor directly (boost::asio::detail: the reactor op type and the
 // socket's per-descriptor data), so it is built only for the Boost it was written against
 // (1.81, epoll); elsewhere it is plain async_read_some. Limits: the handler runs directly on
@@ -24,6 +33,10 @@
 #include "rsm/net/asio.hpp"
 
 #include <boost/version.hpp>
+
+#include <sys/socket.h>
+
+#include <cerrno>
 
 #if BOOST_VERSION / 100 == 1081 && defined(BOOST_ASIO_HAS_EPOLL) && \
     !defined(BOOST_ASIO_HAS_IO_URING_AS_DEFAULT) && !defined(BOOST_ASIO_ENABLE_HANDLER_TRACKING)
@@ -131,6 +144,17 @@ struct initiate_read {
 
 }  // namespace drained_detail
 #endif
+
+/// True when the peer's end of stream (or an error) is pending on `s` behind a read that may
+/// wait for an edge that will not come: the read is then woken, and sees it. Nothing is read.
+inline bool reveal_end_of_stream(tcp::socket& s) {
+  if (!s.is_open()) return false;
+  char c;
+  auto n = ::recv(s.native_handle(), &c, 1, MSG_PEEK | MSG_DONTWAIT);
+  if (n > 0 || (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR))) return false;
+  ::shutdown(s.native_handle(), SHUT_RD);
+  return true;
+}
 
 /// Reads one socket as s.async_read_some(into, token) does, without the recv that would find
 /// nothing after a read that drained it. One per read loop (it looks the reactor up once).

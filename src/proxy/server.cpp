@@ -142,6 +142,10 @@ void server::add_metrics(metrics::exposition& e) const {
   e.counter("rsm_proxy_reply_timeouts_total",
             "shared connections failed because the master owed replies for --reply-timeout", {},
             sum(&thread_counters::reply_timeouts));
+  e.counter("rsm_proxy_ends_revealed_total",
+            "client or backend connections whose end of stream only the once-a-second sweep "
+            "found (it came with their last data)",
+            {}, sum(&thread_counters::ends_revealed));
   e.counter("rsm_proxy_sessions_moved_on_switch_total",
             "idle pinned sessions reopened on a new master", {}, sum(&thread_counters::migrated));
   e.counter("rsm_proxy_refused_commands_total", "commands refused by the topology policy", {},
@@ -206,9 +210,34 @@ void server::stop() {
   }
 }
 
+namespace {
+
+// Once a second per data thread: every client and backend socket whose read has not completed
+// since the last sweep is checked for an end of stream no epoll edge will report
+// (drained_read.hpp).
+awaitable<void> sweep(std::shared_ptr<server::state> st, std::size_t thread) {
+  asio::steady_timer timer(st->context(thread));
+  auto& t = *st->threads[thread];
+  while (!st->stopped) {
+    timer.expires_after(std::chrono::seconds(1));
+    co_await timer.async_wait(use_nothrow);
+    if (st->stopped) break;
+    std::size_t found = 0;
+    for (auto* s : t.sessions) found += s->sweep();
+    for (const auto& w : t.backends) {
+      if (auto b = w.lock()) found += b->sweep();
+    }
+    if (found > 0) t.counters.add(t.counters.ends_revealed, found);
+  }
+}
+
+}  // namespace
+
 awaitable<void> server::async_run() {
   auto st = state_;
   auto& rt = st->rt;
+  for (std::size_t i = 0; i < st->threads.size(); ++i)
+    asio::co_spawn(st->context(i), sweep(st, i), asio::detached);
   while (!st->stopped) {
     auto i = rt.data_count() == 0 ? 0 : st->next_thread++ % rt.data_count();
     auto& ctx = st->context(i);

@@ -25,6 +25,7 @@ struct alignas(64) thread_counters {
   std::atomic<std::uint64_t> slow_closed{0};     // clients closed for not reading their replies
   std::atomic<std::uint64_t> migrated{0};        // sessions moved to a new master
   std::atomic<std::uint64_t> reply_timeouts{0};  // shared connections failed by --reply-timeout
+  std::atomic<std::uint64_t> ends_revealed{0};   // ends of stream found by the sweep
   void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }

@@ -181,6 +181,7 @@ awaitable<void> shared_backend::read_loop() {
     }
     auto [ec, n] = co_await reads.async_read(asio::buffer(in_), use_nothrow);
     last_progress_ = std::chrono::steady_clock::now();
+    ++reads_;
     if (ec) {
       if (fifo_.empty() && (retired_ || aside_ || !socket_.is_open())) {
         close();
@@ -255,6 +256,13 @@ awaitable<void> shared_backend::read_loop() {
       co_return;
     }
   }
+}
+
+std::size_t shared_backend::sweep() {
+  if (failed_ || !connected_ || !socket_.is_open()) return 0;
+  bool idle = reads_ == swept_reads_;
+  swept_reads_ = reads_;
+  return idle && reveal_end_of_stream(socket_) ? 1 : 0;
 }
 
 awaitable<void> shared_backend::watchdog(std::shared_ptr<shared_backend> self) {

@@ -59,6 +59,9 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   void demoted(const address& now);
   /// The proxy is gone: drop every slot (and so the sessions), close.
   void abandon();
+  /// The once-a-second sweep (server.cpp): 1 when an end of stream was pending that no read had
+  /// seen since the last sweep (drained_read.hpp), now made visible; else 0.
+  std::size_t sweep();
 
  private:
   struct slot {
@@ -100,6 +103,8 @@ class shared_backend : public std::enable_shared_from_this<shared_backend> {
   bool waiting_for_head_ = false;  // not reading: the head client holds too much
   /// The last reply bytes read, or the moment replies became due on an idle connection.
   std::chrono::steady_clock::time_point last_progress_{};
+  /// Reads completed, and their count at the last sweep.
+  std::uint64_t reads_ = 0, swept_reads_ = 0;
   std::chrono::steady_clock::time_point hold_until_;
   std::chrono::steady_clock::time_point not_before_;
   std::string out_;
