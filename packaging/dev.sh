@@ -2,9 +2,10 @@
 # The two quick-start commands of the README:
 #
 #   packaging/dev.sh up     install what is missing, build (Release), start the local service
-#   packaging/dev.sh bench  install what is missing (twemproxy, HAProxy too), build (Release),
-#                           run the proxy and failover benchmarks, write their tables into
-#                           docs/benchmarks.md
+#   packaging/dev.sh bench  install what is missing (twemproxy, HAProxy, ioredis and
+#                           node-redis too), build (Release), run the proxy and failover
+#                           benchmarks, write their tables into docs/benchmarks.md
+#                           (--predixy PATH: predixy too)
 #   packaging/dev.sh test   install what is missing, build, run every test
 #                           (with CI=true or --asan: also an ASan+UBSan build of every test
 #                           but the chaos suite;
@@ -254,10 +255,21 @@ cmd_test() {
 cmd_bench() {
   ensure_packages "${BUILD_PACKAGES[@]}" redis-server redis-sentinel redis-tools nutcracker haproxy python3 \
                   gnuplot-nox
+  ensure_node
   build "$ROOT/build/release" Release -DRSM_BUILD_TESTS=OFF
   local rsm="$ROOT/build/release/rsm" doc="$ROOT/docs/benchmarks.md" img="$ROOT/docs/img"
+  local node_dir="$ROOT/build/bench-clients"
+  # The real-client rows: the newest ioredis and node-redis from npm, once.
+  if [ ! -d "$node_dir/node_modules/ioredis" ] || [ ! -d "$node_dir/node_modules/redis" ]; then
+    say "installing ioredis and redis from npm into $node_dir"
+    npm install --prefix "$node_dir" --no-audit --no-fund --no-save --loglevel error \
+      ioredis@latest redis@latest
+  fi
   mkdir -p "$img"
-  python3 "$ROOT/tests/bench/proxy_bench.py" --rsm "$rsm" --write "$doc" --data "$img" "$@"
+  # predixy is not packaged: pass --predixy PATH (built from its public source outside this
+  # repository) to add it and its targets.
+  python3 "$ROOT/tests/bench/proxy_bench.py" --rsm "$rsm" --write "$doc" --data "$img" \
+    --node-modules "$node_dir/node_modules" "$@"
   python3 "$ROOT/tests/bench/failover_bench.py" --rsm "$rsm" --write "$doc" --data "$img"
   python3 "$ROOT/tests/bench/memory_bench.py" --rsm "$rsm" --write "$doc" --data "$img"
   gnuplot -e "dir='$img'" "$ROOT/tests/bench/plots.gp"

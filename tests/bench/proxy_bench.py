@@ -1,20 +1,28 @@
 #!/usr/bin/python3
-"""rsm proxy against direct Redis, twemproxy and HAProxy: throughput, latency, CPU per request.
+"""rsm proxy against direct Redis, predixy, twemproxy and HAProxy: throughput, latency, CPU per
+request.
 
-Starts, side by side on loopback, one redis-server and in front of it: rsm proxy (shared and
-dedicated backend modes), twemproxy (nutcracker, one-server pool) and HAProxy (tcp mode with
-the role:master check). Runs redis-benchmark (-c 50, SET and GET, -P 1 and -P 16) against each
-in interleaved rounds, reads each proxy's and Redis's CPU time from /proc/PID/stat around every
-run, and prints medians with their spread as a Markdown table (docs/benchmarks.md), with the
-commands Redis read per read syscall (INFO stats): how well a proxy batches.
+Starts, side by side on loopback, one redis-server and in front of it: rsm proxy (its defaults,
+dedicated mode, two threads), predixy (with --predixy PATH: not packaged, build it from its
+public source outside this repository), twemproxy (nutcracker, one-server pool) and HAProxy
+(tcp mode with the role:master check). Runs redis-benchmark (-c 50, SET and GET, -P 1 and
+-P 16) against each in interleaved rounds, and for direct Redis and rsm's defaults also
+redis-benchmark -3 (HELLO 3 on connect) and real Node.js clients with their connect handshakes
+(ioredis: CLIENT SETINFO + SETNAME; node-redis RESP3: HELLO 3 + SETINFO + SETNAME; with
+--node-modules DIR holding ioredis and redis, tests/bench/client_load.mjs). Reads each proxy's
+and Redis's CPU time from /proc/PID/stat around every run, and prints medians with their spread
+as a Markdown table (docs/benchmarks.md), with the commands Redis read per read syscall (INFO
+stats): how well a proxy batches; then the targets of issue 15, met or not.
 
   tests/bench/proxy_bench.py [--rsm build/release/rsm] [--rounds 5] [--requests 100000]
+                             [--predixy PATH] [--node-modules DIR]
 
 Bounded: every run is a fixed number of requests with a timeout; everything it starts is
 stopped at the end. Needs redis-server, redis-benchmark, nutcracker and haproxy (packaging/
 bench.sh installs them).
 """
 import argparse
+import json
 import os
 import random
 import shutil
@@ -66,17 +74,17 @@ def wait_ping(port, timeout=10.0):
 
 
 class Stack:
-    def __init__(self, rsm, tmp):
+    def __init__(self, rsm, tmp, predixy=None):
         self.procs = []
         self.tmp = tmp
         self.targets = {}  # name -> (port, pid of the proxy or None)
         try:
-            self.start_all(rsm, tmp)
+            self.start_all(rsm, tmp, predixy)
         except BaseException:
             self.stop()  # leave nothing behind when one of them does not start
             raise
 
-    def start_all(self, rsm, tmp):
+    def start_all(self, rsm, tmp, predixy):
         self.redis_port = free_port()
         self.redis = self.start(["redis-server", "--port", str(self.redis_port), "--save", "",
                                  "--appendonly", "no", "--bind", "127.0.0.1"])
@@ -93,6 +101,19 @@ class Stack:
                             f"127.0.0.1:{self.redis_port}", "--log-level", "warn"] + extra)
             assert wait_ping(port), f"{name} did not start"
             self.targets[name] = (port, p.pid)
+        if predixy:
+            port = free_port()
+            conf = os.path.join(tmp, "predixy.conf")
+            with open(conf, "w") as f:  # one worker thread, one server, no read from replicas
+                f.write(f"Name rsmbench\nBind 127.0.0.1:{port}\nWorkerThreads 1\nClientTimeout 300\n"
+                        "LogVerbSample 0\nLogDebugSample 0\nLogInfoSample 0\nLogNoticeSample 0\n"
+                        "Authority {\n  Auth {\n    Mode write\n  }\n}\n"
+                        "StandaloneServerPool {\n  Databases 1\n  Hash crc16\n  Distribution modula\n"
+                        "  MasterReadPriority 100\n  RefreshMethod fixed\n  ServerTimeout 0\n"
+                        f"  Group shard001 {{\n    + 127.0.0.1:{self.redis_port}\n  }}\n}}\n")
+            p = self.start([predixy, conf])
+            assert wait_ping(port), "predixy did not start"
+            self.targets["predixy"] = (port, p.pid)
         if shutil.which("nutcracker"):
             port = free_port()
             conf = os.path.join(tmp, "nutcracker.yml")
@@ -129,9 +150,13 @@ class Stack:
 
 # The clients each target is measured with: redis-benchmark's RESP2 ones, and for direct Redis
 # and rsm's defaults also RESP3 ones (-3: HELLO 3 on every connection, as ioredis 6, node-redis
-# 6, go-redis 9 and Lettuce 6 connect).
-CLIENTS = {"": [], ", RESP3 clients": ["-3"]}
+# 6, go-redis 9 and Lettuce 6 connect) and real clients with their connect handshakes (-P 1
+# only: one request in flight per connection).
+CLIENTS = {"": ("redis-benchmark", []), ", RESP3 clients": ("redis-benchmark", ["-3"]),
+           ", ioredis (SETINFO+SETNAME)": ("node", ["--lib", "ioredis"]),
+           ", node-redis RESP3 (HELLO+SETINFO+SETNAME)": ("node", ["--lib", "node-redis", "--resp", "3"])}
 RESP3_TARGETS = ("redis (direct)", "rsm proxy (defaults)")
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def bench(port, pipeline, requests, extra=()):
@@ -146,6 +171,16 @@ def bench(port, pipeline, requests, extra=()):
     return rps, p50, p99
 
 
+def bench_node(port, requests, node_modules, extra):
+    """One run of client_load.mjs: `requests` SETs and GETs in all; (rps, p50 ms, p99 ms)."""
+    env = dict(os.environ, RSM_NODE_MODULES=node_modules)
+    out = subprocess.run(["node", os.path.join(HERE, "client_load.mjs"), "--port", str(port), "--clients", "50",
+                          "--requests", str(requests), "--timeout", "120", *extra],
+                         capture_output=True, text=True, timeout=300, check=True, env=env).stdout
+    r = json.loads(out.strip().splitlines()[-1])
+    if r["errors"] or r["requests"] < requests:
+        raise RuntimeError(f"client_load.mjs: {r}")
+    return r["rps"], r["p50_ms"], r["p99_ms"]
 
 
 def main():
@@ -156,22 +191,32 @@ def main():
     ap.add_argument("--write", metavar="FILE",
                     help="also put the tables into FILE, between its proxy-bench markers")
     ap.add_argument("--data", metavar="DIR", help="also write proxy-bench.tsv (for tests/bench/plots.gp) into DIR")
+    ap.add_argument("--predixy", metavar="PATH", help="a predixy binary: adds it to the run, and its targets")
+    ap.add_argument("--node-modules", metavar="DIR",
+                    help="node_modules with ioredis and redis: adds the real-client rows (needs node)")
     args = ap.parse_args()
+    clients = {k: v for k, v in CLIENTS.items()
+               if v[0] != "node" or (args.node_modules and shutil.which("node"))}
     tmp = tempfile.mkdtemp(prefix="rsm-bench-")
-    stack = Stack(os.path.abspath(args.rsm), tmp)
+    stack = Stack(os.path.abspath(args.rsm), tmp, args.predixy and os.path.abspath(args.predixy))
     results = {}  # (target, P) -> list of (rps, p50, p99, proxy us/req, redis us/req)
     try:
         for rnd in range(args.rounds):
-            order = [(name + suffix, port, pid, extra) for name, (port, pid) in stack.targets.items()
-                     for suffix, extra in CLIENTS.items() if not suffix or name in RESP3_TARGETS]
+            order = [(name + suffix, port, pid, tool, extra) for name, (port, pid) in stack.targets.items()
+                     for suffix, (tool, extra) in clients.items() if not suffix or name in RESP3_TARGETS]
             random.shuffle(order)
             for pipeline in (1, 16):
-                for name, port, pid, extra in order:
+                for name, port, pid, tool, extra in order:
+                    if tool == "node" and pipeline > 1:
+                        continue
                     n = args.requests * (4 if pipeline > 1 else 1)
                     c0, reads0 = redis_reads(stack.redis_port)
                     r0 = cpu_seconds(stack.redis.pid)
                     p0 = cpu_seconds(pid) if pid else 0
-                    rps, p50, p99 = bench(port, pipeline, n, extra)
+                    if tool == "node":
+                        rps, p50, p99 = bench_node(port, 2 * n, args.node_modules, extra)
+                    else:
+                        rps, p50, p99 = bench(port, pipeline, n, extra)
                     r1 = cpu_seconds(stack.redis.pid)
                     p1 = cpu_seconds(pid) if pid else 0
                     c1, reads1 = redis_reads(stack.redis_port)
@@ -189,7 +234,8 @@ def main():
     lines = [f"redis-benchmark -c 50 -t set,get ({args.requests} requests of each at -P 1, 4x that at -P 16); "
              f"{args.rounds} interleaved rounds; median (min–max). CPU from /proc/PID/stat.", ""]
     for pipeline in (1, 16):
-        names = [n + suffix for n in stack.targets for suffix in CLIENTS if not suffix or n in RESP3_TARGETS]
+        names = [n + suffix for n in stack.targets for suffix, (tool, _) in clients.items()
+                 if (not suffix or n in RESP3_TARGETS) and (tool != "node" or pipeline == 1)]
         lines += [f"#### -P {pipeline}", "",
                   "| target | requests/s | vs direct | p50 ms | p99 ms | proxy µs CPU/req | Redis µs CPU/req "
                   "| Redis commands/read |",
@@ -197,7 +243,7 @@ def main():
         for name in names:
             rows = results[(name, pipeline)]
             col = lambda i: [r[i] for r in rows]
-            suffix = next((x for x in CLIENTS if x and name.endswith(x)), "")
+            suffix = next((x for x in clients if x and name.endswith(x)), "")
             base = statistics.median(r[0] for r in results[("redis (direct)" + suffix, pipeline)])
             ratio = statistics.median(col(0)) / base  # against direct Redis with the same clients
             proxy_cpu = spread(col(3), lambda v: f"{v:.2f}") if not name.startswith("redis (direct)") else "–"
@@ -205,12 +251,47 @@ def main():
                          f"{statistics.median(col(1)):.3f} | {statistics.median(col(2)):.3f} | {proxy_cpu} | "
                          f"{spread(col(4), lambda v: f'{v:.2f}')} | {statistics.median(col(5)):.1f} |")
         lines.append("")
+    lines += targets(results)
     text = "\n".join(lines)
     print(text)
     if args.write:
         write_between_markers(args.write, "proxy-bench", text)
     if args.data:
         write_data(os.path.join(args.data, "proxy-bench.tsv"), stack.targets, results)
+
+
+def targets(results):
+    """Issue 15's targets for rsm's defaults, each with its measured ratio (medians, same run);
+    those whose peer was not in the run are left out."""
+    def med(name, p, i):
+        rows = results.get((name, p))
+        return statistics.median(r[i] for r in rows) if rows else None
+
+    def both_cpu(name, p):  # proxy + Redis CPU per request
+        rows = results.get((name, p))
+        return statistics.median(r[3] + r[4] for r in rows) if rows else None
+
+    rsm, direct = "rsm proxy (defaults)", "redis (direct)"
+    checks = []  # (what, measured, op, bound)
+    for p, peer, bound in ((1, "predixy", 0.85), (16, "predixy", 0.75), (16, "HAProxy", 0.75)):
+        if both_cpu(peer, p):
+            checks.append((f"-P {p} proxy+Redis CPU/req vs {peer}", both_cpu(rsm, p) / both_cpu(peer, p), "≤", bound))
+    for p, bound in ((1, 1.2), (16, 1.25)):
+        checks.append((f"-P {p} proxy+Redis CPU/req vs direct", both_cpu(rsm, p) / both_cpu(direct, p), "≤", bound))
+    if med("predixy", 1, 0):
+        checks.append(("-P 1 requests/s vs predixy", med(rsm, 1, 0) / med("predixy", 1, 0), "≥", 0.95))
+    if med("HAProxy", 16, 0):
+        checks.append(("-P 16 requests/s vs HAProxy", med(rsm, 16, 0) / med("HAProxy", 16, 0), "≥", 1.1))
+    for suffix in CLIENTS:
+        if suffix and med(rsm + suffix, 1, 4):
+            checks.append((f"-P 1 Redis CPU/req behind rsm vs direct{suffix}",
+                           med(rsm + suffix, 1, 4) / med(direct + suffix, 1, 4), "≤", 0.5))
+    lines = ["#### Targets (rsm's defaults, medians of this run)", "",
+             "| target | measured | bound | met |", "|---|---|---|---|"]
+    for what, value, op, bound in checks:
+        ok = value <= bound if op == "≤" else value >= bound
+        lines.append(f"| {what} | {value:.2f}x | {op} {bound}x | {'yes' if ok else '**no**'} |")
+    return lines + [""]
 
 
 def write_data(path, targets, results):
