@@ -261,7 +261,9 @@ awaitable<void> server::async_run() {
     ++st->clients;
     st->connections.fetch_add(1, std::memory_order_relaxed);
     auto s = std::make_shared<session>(st, std::move(socket), i);
-    asio::co_spawn(ctx, session::run(s), asio::detached);
+    // The coroutine holds the only reference: the session ends (and leaves its thread's
+    // sessions) on its own data thread, never here on the control thread.
+    asio::co_spawn(ctx, session::run(std::move(s)), asio::detached);
   }
   // Graceful drain: this task (and so the process) ends once every session has answered what
   // was due and closed (stop() told them to); the runtime's stop deadline bounds the wait.
