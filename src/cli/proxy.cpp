@@ -30,6 +30,10 @@ option_set proxy_options() {
       .text("client-output-stall", "300ms",
             "close a client that reads nothing this long while holding over 4 MiB of replies", {},
             "DURATION")
+      .text("client-query-limit", "65536",
+            "request bytes a client may have unanswered on a shared connection before the proxy "
+            "stops reading it",
+            {}, "BYTES")
       .text("reply-timeout", "60s",
             "fail a shared connection whose master owes replies and sends nothing this long (0: "
             "never)",
@@ -66,6 +70,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   if (threads == 0) threads = net::default_data_threads(net::available_cores());
   s.client_idle_timeout = v.dur("client-idle-timeout");
   s.client_output_stall = v.dur("client-output-stall");
+  s.client_query_limit = static_cast<std::size_t>(v.integer("client-query-limit", 4096, 1LL << 30));
   s.reply_timeout = v.dur("reply-timeout");
   if (s.client_output_stall.count() <= 0) throw usage_error("--client-output-stall must be > 0");
   v.dur("check-interval");  // validated with --master too

@@ -1,9 +1,9 @@
 #include "rsm/proxy/server.hpp"
 
+#include "backend_link.hpp"
 #include "rsm/log.hpp"
 #include "rsm/proxy/master_tracker.hpp"
 #include "session.hpp"
-#include "shared_backend.hpp"
 
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
@@ -146,6 +146,10 @@ void server::add_metrics(metrics::exposition& e) const {
             "client or backend connections whose end of stream only the once-a-second sweep "
             "found (it came with their last data)",
             {}, sum(&thread_counters::ends_revealed));
+  e.counter("rsm_proxy_client_query_pauses_total",
+            "times a client was not read because it had --client-query-limit request bytes "
+            "unanswered",
+            {}, sum(&thread_counters::query_paused));
   e.counter("rsm_proxy_sessions_moved_on_switch_total",
             "idle pinned sessions reopened on a new master", {}, sum(&thread_counters::migrated));
   e.counter("rsm_proxy_refused_commands_total", "commands refused by the topology policy", {},

@@ -11,7 +11,7 @@
 namespace rsm::proxy {
 
 class session;
-class shared_backend;
+class backend_link;
 
 /// Counters of one data thread (each thread adds to its own cache line; /metrics sums them).
 struct alignas(64) thread_counters {
@@ -26,6 +26,7 @@ struct alignas(64) thread_counters {
   std::atomic<std::uint64_t> migrated{0};        // sessions moved to a new master
   std::atomic<std::uint64_t> reply_timeouts{0};  // shared connections failed by --reply-timeout
   std::atomic<std::uint64_t> ends_revealed{0};   // ends of stream found by the sweep
+  std::atomic<std::uint64_t> query_paused{0};    // client reads paused by --client-query-limit
   void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
@@ -43,7 +44,7 @@ struct lane_key {
 struct shared_lane {
   lane_key key;
   /// Where new requests go (null: none yet, or the last one failed or retired).
-  std::shared_ptr<shared_backend> current;
+  std::shared_ptr<backend_link> current;
   /// When this lane last opened a connection (reconnects are rate-limited).
   std::chrono::steady_clock::time_point last_connect{};
 };
@@ -56,7 +57,7 @@ struct thread_state {
   /// lanes.size(), for /metrics on another thread.
   std::atomic<std::size_t> lane_count{0};
   /// Every shared connection still open on this thread (current and retiring ones).
-  std::vector<std::weak_ptr<shared_backend>> backends;
+  std::vector<std::weak_ptr<backend_link>> backends;
   /// Sessions with a backend connection of their own (closed or moved on a master switch).
   std::vector<std::weak_ptr<session>> pinned;
   /// Every session (drained on stop).
@@ -111,6 +112,8 @@ struct server::state {
   std::atomic<std::uint64_t> unknown_commands{0};
   /// Sessions pinned because their thread had --max-shared-lanes lanes already.
   std::atomic<std::uint64_t> lanes_full{0};
+  /// The first --client-query-limit pause was logged.
+  std::atomic<bool> query_paused_logged{false};
   /// CLIENT ID: the proxy's own numbering of client connections.
   std::atomic<std::uint64_t> next_client_id{0};
   std::atomic<bool> stopped{false};

@@ -1,7 +1,7 @@
 #include "session.hpp"
 
 #include "drained_read.hpp"
-#include "master_connect.hpp"
+#include "read_size.hpp"
 
 #include "rsm/log.hpp"
 #include "rsm/proxy/client_state.hpp"
@@ -18,25 +18,8 @@ namespace rsm::proxy {
 
 namespace {
 
-// Read buffers start small (an idle connection holds 4 KiB, not 64), double while reads fill
-// them, and go back to the small size once a read uses less than an eighth of a big one.
-constexpr std::size_t k_read_min = 4 * 1024;
-constexpr std::size_t k_read_size = 64 * 1024;
-
-/// The size for the next read into a buffer of `size` bytes holding `held` bytes, after the
-/// last read of `got` bytes filled (`filled`) or did not fill the space it had.
-std::size_t next_read_size(std::size_t size, std::size_t held, std::size_t got, bool filled) {
-  if (held == 0 && size > k_read_min && !filled && got < size / 8) return k_read_min;
-  if (size - held < k_read_min / 4 || (filled && size < k_read_size))
-    return std::max(size * 2, held + k_read_min);
-  return size;
-}
 /// A request longer than this is not held whole: it streams through a pinned connection.
 constexpr std::size_t k_large_frame = 1024 * 1024;
-
-bool asks_for_a_new_master(std::string_view e) {
-  return e.starts_with("READONLY") || e.starts_with("LOADING") || e.starts_with("MASTERDOWN");
-}
 
 }  // namespace
 
@@ -66,7 +49,6 @@ session::session(std::shared_ptr<server::state> st, tcp::socket client, std::siz
       pipe_(pipeline_config{st_->cfg.requirepass, &st_->cfg.commands},
             identify(client_, st_->next_client_id.fetch_add(1, std::memory_order_relaxed) + 1),
             st_->cfg.backend == backend_mode::dedicated),
-      backend_(client_.get_executor()),
       writer_wake_(client_.get_executor(), asio::steady_timer::time_point::max()),
       wake_(client_.get_executor(), asio::steady_timer::time_point::max()) {}
 
@@ -122,11 +104,10 @@ awaitable<void> session::client_loop() {
           if (a.pin && !co_await pin()) co_return;
           counters().add(counters().commands);
           streaming_ = true;
-          if (!co_await to_backend({}, a.replies)) co_return;
+          if (!to_link({}, a.replies)) co_return;
         }
         if (streaming_) {
-          if (!co_await to_backend(std::string_view(buf_.data() + frame_, scan - frame_), 0))
-            co_return;
+          if (!to_link(std::string_view(buf_.data() + frame_, scan - frame_), 0)) co_return;
           frame_ = fwd_begin_ = scan;
         }
         break;
@@ -135,7 +116,7 @@ awaitable<void> session::client_loop() {
       std::string_view f(buf_.data() + frame_, scan - frame_);
       if (streaming_) {
         streaming_ = false;
-        if (!co_await to_backend(f, 0)) co_return;
+        if (!to_link(f, 0)) co_return;
         frame_ = fwd_begin_ = scan;
         continue;
       }
@@ -167,9 +148,22 @@ awaitable<void> session::client_loop() {
       frame_ = fwd_begin_ = 0;
     }
     // Backpressure: a client that does not read its replies, or that has a lot in flight on
-    // the shared connection, is not read until that clears.
-    while (!closed_ && (buffered() > st_->cfg.client_output_soft_limit ||
-                        (outstanding_ > 0 && inflight_bytes_ > st_->cfg.client_query_limit))) {
+    // the shared connection or unsent on its own, is not read until that clears.
+    bool counted = false;
+    while (!closed_ &&
+           (buffered() > st_->cfg.client_output_soft_limit ||
+            (outstanding_ > 0 && inflight_bytes_ > st_->cfg.client_query_limit) ||
+            (pipe_.state.pinned && link_ && link_->unsent() > st_->cfg.client_query_limit))) {
+      if (!counted && buffered() <= st_->cfg.client_output_soft_limit) {
+        counted = true;
+        counters().add(counters().query_paused);
+        if (!st_->query_paused_logged.exchange(true)) {
+          log::info("proxy",
+                    "a client has --client-query-limit request bytes in flight: it is not read "
+                    "until they are answered (counted in rsm_proxy_client_query_pauses_total)",
+                    {{"client_query_limit", st_->cfg.client_query_limit}});
+        }
+      }
       co_await wait();
     }
     if (closed_) co_return;
@@ -289,7 +283,7 @@ awaitable<bool> session::select_shared(std::string frame, long long db) {
   if (sb == nullptr) {
     if (!pipe_.state.pinned) co_return false;
     selects_.emplace_back(requests_sent_, db);  // a connection of its own after all
-    co_return co_await to_backend(frame, 1);
+    co_return to_link(frame, 1);
   }
   if (!sb->usable() || closed_) co_return false;
   select_target_ = db;
@@ -333,29 +327,19 @@ std::pair<std::string_view, std::size_t> session::take_frames() {
 }
 
 // The common case of flush(), without a coroutine: the frames go to a shared connection that
-// takes requests, or to the session's own open connection as far as its socket takes them now.
-// False when flush() has work to do.
+// takes requests, or to the session's own. False when flush() has work to do.
 bool session::submit() {
-  if (!pipe_.state.pinned) return submit_shared();
   if (fwd_begin_ == frame_) return !closed_;
-  if (closed_ || !backend_open_) return false;
-  auto [bytes, replies] = take_frames();
-  outstanding_ += replies;
-  requests_sent_ += replies;
-  if (!write_backend_now(bytes)) return false;
-  fwd_begin_ = frame_ - bytes.size();  // what the socket did not take now: flush() sends it
-  return bytes.empty();
-}
-
-bool session::submit_shared() {
-  if (fwd_begin_ == frame_) return !closed_;
-  if (pipe_.state.pinned || !sb_ || !sb_->usable() || closed_ || select_target_ >= 0 ||
-      sb_->key() != lane())
+  if (pipe_.state.pinned) {
+    auto [bytes, replies] = take_frames();
+    return to_link(bytes, replies);
+  }
+  if (!link_ || !link_->usable() || closed_ || select_target_ >= 0 || link_->key() != lane())
     return false;
   auto [bytes, replies] = take_frames();
   outstanding_ += replies;
   inflight_bytes_ += bytes.size();
-  sb_->submit(shared_from_this(), bytes, replies);
+  link_->submit(shared_from_this(), bytes, replies);
   return true;
 }
 
@@ -363,12 +347,12 @@ bool session::submit_shared() {
 awaitable<bool> session::flush() {
   if (fwd_begin_ == frame_) co_return !closed_;
   if (!pipe_.state.pinned) {
-    if (co_await route_shared() != nullptr) co_return submit_shared();
+    if (co_await route_shared() != nullptr) co_return submit();
     if (!pipe_.state.pinned)
       co_return false;  // else its thread has no room for another shared connection
   }
   auto [bytes, replies] = take_frames();
-  co_return co_await to_backend(bytes, replies);
+  co_return to_link(bytes, replies);
 }
 
 // One request the proxy encoded itself (not bytes of buf_), after everything before it.
@@ -384,13 +368,13 @@ awaitable<bool> session::forward(std::string bytes, std::size_t replies) {
     }
     if (!pipe_.state.pinned) co_return false;
   }
-  co_return co_await to_backend(bytes, replies);
+  co_return to_link(bytes, replies);
 }
 
 // This thread's shared connection for the session's protocol and db. A session moves to
 // another only once every reply due on the old one has come (its replies stay in order). Null:
 // the session was closed, or pinned because its thread has --max-shared-lanes already.
-awaitable<shared_backend*> session::route_shared() {
+awaitable<backend_link*> session::route_shared() {
   for (;;) {
     if (closed_) co_return nullptr;
     if (select_target_ >= 0) {  // the db is known once the SELECT's reply has come
@@ -398,7 +382,7 @@ awaitable<shared_backend*> session::route_shared() {
       continue;
     }
     auto key = lane();
-    if (sb_ && sb_->usable() && sb_->key() == key) co_return sb_.get();
+    if (link_ && link_->usable() && link_->key() == key) co_return link_.get();
     if (outstanding_ > 0) {
       co_await wait();
       continue;
@@ -414,7 +398,7 @@ awaitable<shared_backend*> session::route_shared() {
                     "another protocol or db get connections of their own",
                     {{"max_shared_lanes", st_->cfg.max_shared_lanes}});
         }
-        sb_.reset();
+        link_.reset();
         co_await pin();
         co_return nullptr;
       }
@@ -427,13 +411,13 @@ awaitable<shared_backend*> session::route_shared() {
       auto now = std::chrono::steady_clock::now();
       auto not_before = std::max(now, l.last_connect + std::chrono::milliseconds(100));
       l.last_connect = not_before;
-      l.current = std::make_shared<shared_backend>(st_, thread_, key);
+      l.current = std::make_shared<backend_link>(st_, thread_, key);
       std::erase_if(t.backends, [](const auto& w) { return w.expired(); });
       t.backends.push_back(l.current);
       l.current->start(not_before);
     }
-    sb_ = l.current;
-    co_return sb_.get();
+    link_ = l.current;
+    co_return link_.get();
   }
 }
 
@@ -442,159 +426,44 @@ awaitable<bool> session::pin() {
   while (outstanding_ > 0 && !closed_) co_await wait();
   if (closed_) co_return false;
   pipe_.state.pinned = true;
-  sb_.reset();
+  link_.reset();
   ++st_->pinned_now;
   counters().add(counters().pinned);
   co_return true;
 }
 
-// Opens the pinned connection: to the verified master (waiting up to --failover-hold for one),
-// in the session's db.
-awaitable<bool> session::open_backend() {
-  redis::options o;
-  o.password = st_->cfg.password;
-  o.connect_timeout = st_->cfg.connect_timeout;
-  o.db = static_cast<int>(pipe_.state.db);
-  o.client_name = pipe_.state.name;
-  o.protocol = pipe_.state.resp;
-  auto until = std::chrono::steady_clock::now() + st_->cfg.failover_hold;
-  std::function<bool()> gone = [this] { return closed_; };  // not a temporary in co_await (GCC 12)
-  auto attempt = co_await open_master(*st_, std::move(o), until, gone);
-  if (closed_) co_return false;
-  if (!attempt.connection) {
-    if (attempt.no_master) st_->no_master.fetch_add(1, std::memory_order_relaxed);
-    co_await answer("-ERR rsm proxy: " + attempt.error + "\r\n");
-    co_await flush_and_close();
-    co_return false;
-  }
+// Opens the session's own connection: to the verified master (it waits up to --failover-hold
+// for one, with the requests queued), in the session's db and with its CLIENT SETNAME name.
+void session::open_link() {
   if (!listed_) {
     std::erase_if(ts().pinned, [](const auto& w) { return w.expired(); });
     ts().pinned.push_back(weak_from_this());
     listed_ = true;
   }
-  backend_ = std::move(attempt.connection->socket);
-  error_code nb;
-  backend_.non_blocking(true, nb);  // for to_backend's inline writes
-  backend_open_ = true;
-  backend_replied_ = false;
-  if (attempt.connection->waited) st_->held.fetch_add(1, std::memory_order_relaxed);
-  generation_ = attempt.connection->master->generation;
-  switched_at_ = attempt.connection->master->since;
-  ++backend_epoch_;
-  counters().add(counters().backend_connects);
-  auto self = shared_from_this();  // an lvalue: GCC 12 miscompiles a prvalue shared_ptr argument
-  asio::co_spawn(client_.get_executor(), backend_reader(self, backend_epoch_), asio::detached);
-  co_return true;
+  link_ = std::make_shared<backend_link>(st_, thread_, lane(), link_use::pinned, weak_from_this(),
+                                         pipe_.state.name);
+  link_->start(std::chrono::steady_clock::now());
 }
 
-awaitable<bool> session::to_backend(std::string_view bytes, std::size_t replies) {
-  if (!backend_open_ && !co_await open_backend()) co_return false;
+bool session::to_link(std::string_view bytes, std::size_t replies) {
+  if (closed_) return false;
+  if (closing_ && !link_) return true;  // its connection broke: nothing more goes anywhere
+  if (!link_) open_link();
   outstanding_ += replies;
   requests_sent_ += replies;
-  if (!write_backend_now(bytes)) co_return false;
-  if (!bytes.empty()) {
-    auto [ec, n] = co_await asio::async_write(backend_, asio::buffer(bytes), use_nothrow);
-    if (ec) {
-      close();
-      co_return false;
-    }
-  }
-  co_return !closed_;
-}
-
-// Without blocking (the socket is non-blocking, open_backend): mostly the socket takes
-// everything, and the caller goes on without a round through the event loop. `bytes` keeps what
-// it did not take; false (and the session closed) on an error.
-bool session::write_backend_now(std::string_view& bytes) {
-  if (bytes.empty()) return true;
-  error_code ec;
-  auto n = backend_.write_some(asio::buffer(bytes), ec);
-  if (ec == asio::error::would_block) {
-    ec = {};
-    n = 0;
-  }
-  if (ec) {
-    close();
-    return false;
-  }
-  bytes.remove_prefix(n);
-  return true;
+  link_->submit(shared_from_this(), bytes, replies);
+  return !closed_;
 }
 
 // ---- replies ----------------------------------------------------------------------------
 
-awaitable<void> session::backend_reader(std::shared_ptr<session> self, std::uint64_t epoch) {
-  std::vector<char> buf(k_read_min);
-  std::size_t got = 0;
-  auto& s = *self;
-  drained_reader reads(s.backend_);  // this connection's (a new one gets a new reader)
-  for (;;) {
-    bool filled = got == buf.size();
-    if (auto size = next_read_size(buf.size(), 0, got, filled); size != buf.size()) {
-      buf = std::vector<char>(size);
-    }
-    // Slow client: stop reading Redis until it catches up.
-    while (s.buffered() > s.st_->cfg.client_output_soft_limit && !s.closed_ &&
-           epoch == s.backend_epoch_) {
-      co_await s.wait();
-    }
-    if (s.closed_ || epoch != s.backend_epoch_) co_return;
-    auto [ec, n] = co_await reads.async_read(asio::buffer(buf), use_nothrow);
-    if (epoch != s.backend_epoch_ || s.closed_) co_return;  // moved to a new master, or closed
-    ++s.backend_reads_;
-    got = n;
-    if (ec) {
-      if (s.movable()) {
-        // Nothing was due and nothing ties it to that connection: reopen (on whatever master
-        // is verified then, in its db) at the next request, as after a switch.
-        s.detach_backend();
-        if (s.st_->tracker) s.st_->tracker->suspect();
-        co_return;
-      }
-      // A pinned connection that breaks closes its client (after what it already answered).
-      s.closing_ = true;
-      s.backend_open_ = false;
-      s.queue_client({});
-      s.notify();
-      co_return;
-    }
-    std::string_view data(buf.data(), n);
-    if (!s.pipe_.state.unpaired) {
-      std::size_t pos = 0;
-      std::size_t frames = 0;
-      while (pos < data.size()) {
-        auto step = s.replies_.parse(data.substr(pos));
-        pos += step.consumed;
-        if (step.what == resp::parse_step::kind::error) {
-          log::warn("proxy", "backend sent malformed RESP",
-                    {{"error", s.replies_.error_message()}});
-          s.close();
-          co_return;
-        }
-        if (step.what != resp::parse_step::kind::frame_end) continue;
-        if (s.replies_.is_push()) continue;
-        if (!s.backend_replied_) {
-          s.backend_replied_ = true;
-          s.st_->first_reply(s.generation_, s.switched_at_);
-        }
-        if (!s.selects_.empty() && s.selects_.front().first == s.replies_done_) {
-          if (s.replies_.type() == '+') s.pipe_.state.db = s.selects_.front().second;
-          s.selects_.pop_front();
-        }
-        ++s.replies_done_;
-        ++frames;
-        // "Look the master up again now" (verbatim to the client all the same).
-        if (s.st_->tracker && s.replies_.type() == '-' &&
-            asks_for_a_new_master(s.replies_.error_prefix().view())) {
-          s.st_->tracker->suspect();
-        }
-      }
-      s.pass_replies(data, frames);
-      s.reply_done(frames);
-    } else {
-      s.queue_client(data);
-    }
+// A reply on the session's own connection ended: a SELECT's says whether the db changed.
+void session::on_reply(char type) {
+  if (!selects_.empty() && selects_.front().first == replies_done_) {
+    if (type == '+') pipe_.state.db = selects_.front().second;
+    selects_.pop_front();
   }
+  ++replies_done_;
 }
 
 void session::reply_done(std::size_t frames) {
@@ -649,6 +518,13 @@ awaitable<bool> session::rewritten(std::string bytes, rewrite what) {
 }
 
 void session::on_lost(std::size_t frames, bool cut, std::string_view why) {
+  if (pipe_.state.pinned && frames == 0 && movable()) {
+    // Nothing was due and nothing ties it to that connection: reopen (on whatever master is
+    // verified then, in its db) at the next request, as after a switch.
+    detach_backend();
+    if (st_->tracker) st_->tracker->suspect();
+    return;
+  }
   select_target_ = -1;
   rewrite_ = rewrite::none;  // the error below replaces its reply
   rewrite_buf_.clear();
@@ -659,6 +535,14 @@ void session::on_lost(std::size_t frames, bool cut, std::string_view why) {
     for (std::size_t i = 0; i < frames; ++i) queue_client(e);
   }
   reply_done(frames);
+  if (pipe_.state.pinned && !closed_) {
+    // A connection of its own that breaks closes its client, after what it already answered
+    // (its state on the server is gone, as a direct client's would be).
+    link_.reset();
+    closing_ = true;
+    queue_client({});
+    notify();
+  }
 }
 
 // ---- the client's single writer -----------------------------------------------------------
@@ -697,8 +581,8 @@ awaitable<void> session::client_writer(std::shared_ptr<session> self) {
   for (;;) {
     while (s.out_.empty()) {
       if (s.closed_) co_return;
-      if (s.closing_ && (s.outstanding_ == 0 || s.pipe_.state.unpaired ||
-                         (s.pipe_.state.pinned && !s.backend_open_))) {
+      if (s.closing_ &&
+          (s.outstanding_ == 0 || s.pipe_.state.unpaired || (s.pipe_.state.pinned && !s.link_))) {
         s.close();
         co_return;
       }
@@ -756,6 +640,7 @@ awaitable<void> session::wait() {
 
 void session::notify() {
   if (waiters_ > 0) wake_.cancel();
+  if (link_) link_->room();  // a pinned link waits for room for its replies
 }
 
 void session::close() {
@@ -764,8 +649,10 @@ void session::close() {
   error_code ignored;
   client_.shutdown(tcp::socket::shutdown_both, ignored);
   client_.close(ignored);
-  backend_.close(ignored);
-  backend_open_ = false;
+  if (pipe_.state.pinned && link_) {
+    link_->abandon();
+    link_.reset();
+  }
   writer_wake_.cancel();
   wake_.cancel();
 }
@@ -774,7 +661,7 @@ void session::close() {
 
 bool session::on_master_change(std::uint64_t generation) {
   if (closed_) return false;
-  if (!backend_open_ || generation_ >= generation) return true;
+  if (!link_ || !link_->connected() || link_->generation() >= generation) return true;
   if (movable()) {
     // Nothing ties it to the old master: reopen on the new one, in its db, when it next asks.
     detach_backend();
@@ -792,11 +679,10 @@ bool session::movable() const {
 }
 
 void session::detach_backend() {
-  ++backend_epoch_;
-  error_code ignored;
-  backend_.close(ignored);
-  backend_open_ = false;
-  replies_ = resp::reply_parser();
+  if (link_) {
+    link_->abandon();
+    link_.reset();
+  }
   notify();
 }
 
@@ -805,9 +691,7 @@ std::size_t session::sweep() {
   std::size_t found = 0;
   if (reads_ == swept_reads_ && reveal_end_of_stream(client_)) ++found;
   swept_reads_ = reads_;
-  if (backend_open_ && backend_reads_ == swept_backend_reads_ && reveal_end_of_stream(backend_))
-    ++found;
-  swept_backend_reads_ = backend_reads_;
+  if (pipe_.state.pinned && link_) found += link_->sweep();
   return found;
 }
 

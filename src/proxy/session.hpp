@@ -4,10 +4,9 @@
 //   client ──read──▶ request_parser ──▶ request_pipeline (pipeline.hpp) ──▶ action ──▶ run()
 //     ▲          client_loop()           on_frame(): batch, send, select,    │
 //     │                                  answer, reset, skip                  ▼
-//     │                                        shared backend (FIFO, shared_backend.hpp) ──▶ Redis
-//     │                                        or its own (pinned) backend: to_backend()
-//     └──── client_writer() ◀── queue_client() ◀── replies, bytes as they came
-//                                 on_replies() / backend_reader()
+//     │                         submit() / to_link(): its thread's shared backend_link, or a
+//     │                         backend_link of its own (pinned) ──▶ Redis  (backend_link.hpp)
+//     └──── client_writer() ◀── queue_client() ◀── replies, bytes as they came: on_replies()
 //
 // A session starts on its thread's shared backend connection (--backend-mode shared) and
 // moves to a connection of its own — after every earlier reply has come, so the order holds —
@@ -18,7 +17,7 @@
 // not re-create (no MULTI, WATCH, subscription, MONITOR, CLIENT/HELLO state, no reply due)
 // reopens it on the new master, in its SELECTed db, before its next request; any other pinned
 // session is closed, as Sentinel's CLIENT KILL closes it on a direct connection.
-#include "shared_backend.hpp"
+#include "backend_link.hpp"
 
 #include "rsm/proxy/pipeline.hpp"
 
@@ -50,6 +49,9 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::size_t buffered() const override { return closed_ ? 0 : out_.size() + writing_bytes_; }
   std::uint64_t written() const override { return written_; }
   void close_slow() override { close(); }
+  void on_reply(char type) override;
+  bool unpaired() const override { return pipe_.state.unpaired; }
+  void on_sent() override { notify(); }
 
  private:
   awaitable<void> client_loop();
@@ -67,13 +69,11 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   awaitable<bool> forward(std::string bytes, std::size_t replies);
   std::pair<std::string_view, std::size_t> take_frames();
   bool submit();
-  bool submit_shared();
   awaitable<bool> pin();
-  awaitable<shared_backend*> route_shared();
-  awaitable<bool> open_backend();
-  awaitable<bool> to_backend(std::string_view bytes, std::size_t replies);
-  bool write_backend_now(std::string_view& bytes);
-  static awaitable<void> backend_reader(std::shared_ptr<session> self, std::uint64_t epoch);
+  awaitable<backend_link*> route_shared();
+  /// Sends on the session's own connection (opened now if it has none): false when closed.
+  bool to_link(std::string_view bytes, std::size_t replies);
+  void open_link();
   static awaitable<void> client_writer(std::shared_ptr<session> self);
   awaitable<void> answer(std::string text);
   awaitable<void> flush_and_close();
@@ -104,24 +104,16 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::size_t fwd_commands_ = 0;
   resp::request_parser parser_;
   bool streaming_ = false;
-  /// Reads completed from the client and from the pinned connection, and their counts at the
-  /// last sweep.
+  /// Reads completed from the client, and their count at the last sweep.
   std::uint64_t reads_ = 0, swept_reads_ = 0;
-  std::uint64_t backend_reads_ = 0, swept_backend_reads_ = 0;
   /// What the session decides per request, and the connection state it holds for the client
   /// (authenticated, pinned, MULTI, db, protocol, name, ...).
   request_pipeline pipe_;
 
-  // Where requests go (pipe_.state.pinned: on a connection of its own).
-  std::shared_ptr<shared_backend> sb_;
-  tcp::socket backend_;
-  bool backend_open_ = false;
-  bool listed_ = false;           // in the thread's list of pinned sessions
-  bool backend_replied_ = false;  // the pinned connection's first reply came (switch metrics)
-  std::uint64_t backend_epoch_ = 0;
-  std::uint64_t generation_ = 0;
-  std::chrono::steady_clock::time_point switched_at_{};  // when the tracker switched to that master
-  resp::reply_parser replies_;
+  // Where requests go: its thread's shared link for its protocol and db, or (when
+  // pipe_.state.pinned) a link of its own, opened at its first request.
+  std::shared_ptr<backend_link> link_;
+  bool listed_ = false;  // in the thread's list of pinned sessions
 
   /// A SELECT on the shared path whose reply is due: the db it switches to if Redis says OK
   /// (-1: none). Nothing else is sent until it comes.
@@ -130,7 +122,8 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   /// CONFIG GET's, redacted, or the DISCARD sent for an EXEC that must fail with EXECABORT.
   rewrite rewrite_ = rewrite::none;
   std::string rewrite_buf_;
-  /// SELECTs in flight on the pinned connection: (index of their reply, db).
+  /// SELECTs in flight on the pinned connection: (index of their reply, db); requests_sent_
+  /// and replies_done_ count the replies asked for and come on it (on_reply()).
   std::deque<std::pair<std::uint64_t, long long>> selects_;
   std::uint64_t requests_sent_ = 0;
   std::uint64_t replies_done_ = 0;

@@ -781,6 +781,53 @@ TEST_CASE("proxy: --reply-timeout fails only the shared connection whose master 
   CHECK(test::sync_command(proxy.addr, {"SET", "after", "1"}).is_ok());
 }
 
+TEST_CASE("proxy: a client closed for not reading has its unsent requests dropped",
+          "[integration][proxy]") {
+  g_backend_mode = "shared";
+  auto redis = test::server_process::redis({"enable-debug-command yes"});
+  REQUIRE(redis->command({"SET", "big", std::string(1024 * 1024, 'b')}).is_ok());
+  address metrics_addr{"127.0.0.1", test::free_port()};
+  proxy_process proxy(redis->addr(),
+                      {"--allow-command", "DEBUG", "--metrics-listen", metrics_addr.to_string()});
+  std::string gets;
+  for (int i = 0; i < 20; ++i) gets += "*2\r\n$3\r\nGET\r\n$3\r\nbig\r\n";
+  // A client that never reads: 20 GETs of 1 MB go to the master in one batch behind a DEBUG
+  // SLEEP; 20 more come while that batch is at the master and wait in the proxy for the next
+  // write. The proxy closes the client once it holds 4 MiB and reads nothing for 300 ms.
+  auto batches = [&] {
+    return test::scrape_metric(metrics_addr, "rsm_proxy_shared_batches_total");
+  };
+  auto before = batches();
+  raw_client hog(proxy.addr);
+  hog.send("*3\r\n$5\r\nDEBUG\r\n$5\r\nSLEEP\r\n$1\r\n1\r\n" + gets);
+  auto sent_at = std::chrono::steady_clock::now();
+  while (batches() == before && std::chrono::steady_clock::now() - sent_at < 5s)
+    std::this_thread::sleep_for(5ms);  // polling a condition: the first batch is written
+  REQUIRE(batches() > before);
+  hog.send(gets);
+  auto calls = [&] {
+    auto info = redis->command({"INFO", "commandstats"}).str;
+    auto at = info.find("cmdstat_get:calls=");
+    return at == std::string::npos ? 0 : std::stoi(info.substr(at + 18));
+  };
+  // Once the proxy's connection that carried them has read (and dropped) every reply due and
+  // closed, the master has run the first 20 GETs only: the 20 never written were dropped with
+  // their client, instead of making 20 MB more that nobody would read.
+  auto until = std::chrono::steady_clock::now() + 15s;
+  bool settled = false;
+  while (!settled && std::chrono::steady_clock::now() < until) {
+    auto list = redis->command({"CLIENT", "LIST"}).str;
+    settled = test::scrape_metric(metrics_addr, "rsm_proxy_slow_clients_closed_total") >= 1 &&
+              list.find("cmd=get") == std::string::npos &&
+              list.find("cmd=debug") == std::string::npos;
+    if (!settled) std::this_thread::sleep_for(20ms);  // polling a condition, not waiting it out
+  }
+  REQUIRE(settled);
+  CHECK(calls() == 20);
+  // The proxy serves on.
+  CHECK(test::sync_command(proxy.addr, {"GET", "missing"}).is_nil());
+}
+
 TEST_CASE("proxy: CLIENT INFO describes the client's own connection", "[integration][proxy]") {
   FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();

@@ -7,7 +7,7 @@
 /// too large to hold moves to a connection of its own. Dedicated mode: one backend connection
 /// per client. Either way the proxy parses every request (policy, AUTH to the proxy, Redis's
 /// protocol limits) and every reply (to its frame boundary), forwarding bytes as they came.
-/// See src/proxy/session.hpp and shared_backend.hpp for the data path, docs/proxy.md for the
+/// See src/proxy/session.hpp and backend_link.hpp for the data path, docs/proxy.md for the
 /// behaviour.
 #include "rsm/address.hpp"
 #include "rsm/duration.hpp"
@@ -48,9 +48,10 @@ struct settings {
   /// failed: only its waiters get an error (0: never). A last resort against a reply that never
   /// comes; generous enough for KEYS or a big DEL.
   duration reply_timeout{std::chrono::seconds(60)};
-  /// Request bytes a session may have in flight on a shared connection before the proxy stops
-  /// reading it until they are answered.
-  std::size_t client_query_limit = 1024 * 1024;
+  /// Request bytes a session may have in flight on a shared connection (unanswered), or unsent
+  /// on its own, before the proxy stops reading it until that clears: how much one client can
+  /// queue ahead of the others on a shared connection (--client-query-limit).
+  std::size_t client_query_limit = 64 * 1024;
   policy commands;
   /// The name the sentinels monitor (for messages).
   std::string master_name = "master_service";
