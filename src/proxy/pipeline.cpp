@@ -324,7 +324,12 @@ std::string request_pipeline::unknown_error(const resp::request_parser& p, std::
 
 // CLIENT INFO in Redis 7.0's format, of the client's connection to the proxy: its id (CLIENT
 // ID's), addresses, name, db and protocol; the buffer fields are the proxy's own, not Redis's.
-std::string request_pipeline::client_info() const {
+std::string request_pipeline::client_info() {
+  if (identity.resolve) {
+    auto resolve = std::move(identity.resolve);
+    identity.resolve = nullptr;
+    resolve(identity);
+  }
   auto age = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                               identity.started)
                  .count();

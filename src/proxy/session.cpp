@@ -33,10 +33,12 @@ std::string endpoint_text(const tcp::endpoint& e) {
 client_identity identify(tcp::socket& client, std::uint64_t id) {
   client_identity who;
   who.id = id;
-  error_code ec;
-  who.addr = endpoint_text(client.remote_endpoint(ec));
-  who.laddr = endpoint_text(client.local_endpoint(ec));
   who.fd = client.native_handle();
+  who.resolve = [&client](client_identity& me) {
+    error_code ec;
+    me.addr = endpoint_text(client.remote_endpoint(ec));
+    me.laddr = endpoint_text(client.local_endpoint(ec));
+  };
   return who;
 }
 

@@ -22,8 +22,14 @@ struct client {
   explicit client(std::string requirepass = "", bool dedicated = false)
       : commands({}, {}),
         pipe(proxy::pipeline_config{std::move(requirepass), &commands},
-             proxy::client_identity{
-                 .id = 42, .addr = "127.0.0.1:5000", .laddr = "127.0.0.1:6379", .fd = 9},
+             proxy::client_identity{.id = 42,
+                                    .resolve =
+                                        [this](proxy::client_identity& me) {
+                                          ++resolved;
+                                          me.addr = "127.0.0.1:5000";
+                                          me.laddr = "127.0.0.1:6379";
+                                        },
+                                    .fd = 9},
              dedicated) {}
 
   /// The action for `bytes` (one whole frame), with `batched` frames waiting before it. A
@@ -47,6 +53,7 @@ struct client {
   }
 
   proxy::policy commands;
+  int resolved = 0;  // how often the client's addresses were looked up
   proxy::request_pipeline pipe;
   int flushes = 0;
 };
@@ -196,7 +203,10 @@ TEST_CASE("pipeline: what the proxy answers itself", "[unit][pipeline]") {
   CHECK(c.cmd({"CLIENT", "GETNAME"}).bytes == "$3\r\napp\r\n");
   CHECK(c.cmd({"CLIENT", "SETNAME", "a b"}).bytes.starts_with("-ERR Client names cannot"));
   CHECK(c.cmd({"CLIENT", "ID"}).bytes == ":42\r\n");
+  CHECK(c.resolved == 0);  // the addresses are looked up only when CLIENT INFO needs them
   auto info = c.cmd({"CLIENT", "INFO"}).bytes;
+  CHECK(c.cmd({"CLIENT", "INFO"}).bytes.find(" addr=127.0.0.1:5000 ") != std::string::npos);
+  CHECK(c.resolved == 1);
   CHECK(info.starts_with("$"));
   CHECK(info.find("id=42 addr=127.0.0.1:5000 laddr=127.0.0.1:6379 fd=9 name=app ") !=
         std::string::npos);

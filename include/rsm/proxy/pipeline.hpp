@@ -25,6 +25,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -57,8 +58,11 @@ struct connection_state {
 /// Who the client is, for CLIENT ID and CLIENT INFO.
 struct client_identity {
   std::uint64_t id = 0;
-  std::string addr;   // "ip:port" of the client
-  std::string laddr;  // the proxy's side
+  std::string addr{};   // "ip:port" of the client
+  std::string laddr{};  // the proxy's side
+  /// Fills addr and laddr when CLIENT INFO first needs them (the session's getpeername and
+  /// getsockname: two syscalls a connection that never asks does not make).
+  std::function<void(client_identity&)> resolve{};
   long long fd = -1;
   std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
   /// The proxy's read buffer for the client (CLIENT INFO's rbs).
@@ -125,7 +129,7 @@ class request_pipeline {
   client_identity identity;
 
   /// CLIENT INFO's line, in Redis 7.0's format, in the session's protocol.
-  std::string client_info() const;
+  std::string client_info();
 
  private:
   /// A request nothing needs deciding about: forwarded as it is, with the others.
