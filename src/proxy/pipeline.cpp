@@ -72,13 +72,16 @@ void request_pipeline::reset() {
   state.authenticated = cfg_.requirepass.empty();
 }
 
-bool request_pipeline::plain(const resp::request_parser& p, const command_traits& t) const {
-  if (!state.authenticated || p.is_inline() || t.hello || t.resets || t.selects || t.redacts ||
-      t.local || t.unknown || (t.pins && !state.pinned) ||
-      (t.ends_multi && state.in_multi && state.multi_dirty) || is(t, effect::quit) ||
-      is(t, effect::auth))
-    return false;
-  return !cfg_.commands || !cfg_.commands->refusal(p.name().view(), p.first_arg().view());
+bool request_pipeline::plain(const command_traits& t, bool is_inline, bool refused) const {
+  return state.authenticated && !is_inline && !refused && !t.hello && !t.resets && !t.selects &&
+         !t.redacts && !t.local && !t.unknown && !(t.pins && !state.pinned) &&
+         !(t.ends_multi && state.in_multi && state.multi_dirty) && !is(t, effect::quit) &&
+         !is(t, effect::auth);
+}
+
+std::optional<std::string> request_pipeline::refusal(const resp::request_parser& p) const {
+  if (!cfg_.commands) return std::nullopt;
+  return cfg_.commands->refusal(p.name().view(), p.first_arg().view());
 }
 
 action request_pipeline::on_frame(const resp::request_parser& p, std::string_view frame,
@@ -94,7 +97,8 @@ action request_pipeline::on_frame(const resp::request_parser& p, std::string_vie
     a.what = batched ? action::kind::flush : action::kind::reset;
     return a;
   }
-  if (plain(p, t)) {
+  auto refused = refusal(p);  // looked up once: plain() and decide() both need it
+  if (plain(t, p.is_inline(), refused.has_value())) {
     note(t);
     action a;
     a.replies = state.unpaired ? 0 : 1;
@@ -105,14 +109,14 @@ action request_pipeline::on_frame(const resp::request_parser& p, std::string_vie
     a.what = action::kind::flush;
     return a;
   }
-  if (auto local = decide(p, frame, t)) return std::move(*local);
+  if (auto local = decide(p, frame, t, std::move(refused))) return std::move(*local);
   return route(p, frame, t);
 }
 
 action request_pipeline::on_large_frame(const resp::request_parser& p, std::size_t held) {
   auto t = classify(p.name(), p.first_arg(), p.argc());
   // What the proxy answers itself or rewrites needs the whole frame.
-  if (decide(p, {}, t) || t.redacts) {
+  if (decide(p, {}, t, refusal(p)) || t.redacts) {
     auto a = answer("-ERR rsm proxy: a " + std::to_string(held) +
                     "-byte request that cannot be forwarded\r\n");
     a.close = true;
@@ -127,7 +131,8 @@ action request_pipeline::on_large_frame(const resp::request_parser& p, std::size
 
 // Whether the proxy answers this frame itself (`frame`: its bytes when held whole).
 std::optional<action> request_pipeline::decide(const resp::request_parser& p,
-                                               std::string_view frame, const command_traits& t) {
+                                               std::string_view frame, const command_traits& t,
+                                               std::optional<std::string> refused) {
   if (is(t, effect::quit)) {
     auto a = answer("+OK\r\n");
     a.close = true;
@@ -153,11 +158,9 @@ std::optional<action> request_pipeline::decide(const resp::request_parser& p,
       return answer("-" + unknown_error(p, frame, t) + "\r\n");
     return answer("-NOAUTH Authentication required.\r\n");
   }
-  if (cfg_.commands) {
-    if (auto refused = cfg_.commands->refusal(p.name().view(), p.first_arg().view())) {
-      if (state.in_multi) state.multi_dirty = true;  // EXEC fails with EXECABORT, as in Redis
-      return answer("-" + *refused + "\r\n", action::tally::refused);
-    }
+  if (refused) {
+    if (state.in_multi) state.multi_dirty = true;  // EXEC fails with EXECABORT, as in Redis
+    return answer("-" + *refused + "\r\n", action::tally::refused);
   }
   // State the proxy holds for every session (a connection of the session's own gets the name
   // when it opens). Inside MULTI (queued, run by EXEC) or subscribed, it goes to Redis.

@@ -133,9 +133,11 @@ class request_pipeline {
 
  private:
   /// A request nothing needs deciding about: forwarded as it is, with the others.
-  bool plain(const resp::request_parser& p, const command_traits& t) const;
+  bool plain(const command_traits& t, bool is_inline, bool refused) const;
+  /// The policy's refusal of the command (none: allowed).
+  std::optional<std::string> refusal(const resp::request_parser& p) const;
   std::optional<action> decide(const resp::request_parser& p, std::string_view frame,
-                               const command_traits& t);
+                               const command_traits& t, std::optional<std::string> refused);
   action route(const resp::request_parser& p, std::string_view frame, const command_traits& t);
   std::optional<action> answer_locally(effect what, const resp::request_parser& p,
                                        std::string_view frame);
