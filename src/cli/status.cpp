@@ -7,6 +7,7 @@
 // observation, so a hung (SIGSTOPped) node is reported unreachable instead of hanging status.
 #include "rsm/cli/app.hpp"
 #include "rsm/cli/commands.hpp"
+#include "rsm/json.hpp"
 #include "rsm/lainlet/http_client.hpp"
 #include "rsm/net/runtime.hpp"
 #include "rsm/net/timeout.hpp"
@@ -72,8 +73,7 @@ awaitable<void> fetch_ctl_state(address ctl, duration timeout, observe::report_c
     co_return;
   }
   rapidjson::Document d;
-  d.Parse(r->body.c_str());
-  if (r->status != 200 || d.HasParseError() || !d.IsObject()) {
+  if (r->status != 200 || rsm::json::parse(d, r->body) || !d.IsObject()) {
     ctx->ctl_error = "unexpected /status answer (HTTP " + std::to_string(r->status) + ")";
     co_return;
   }

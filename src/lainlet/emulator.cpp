@@ -1,4 +1,5 @@
 #include "rsm/lainlet/emulator.hpp"
+#include "rsm/json.hpp"
 #include "rsm/net/http_server.hpp"
 
 #include "rsm/build_info.hpp"
@@ -50,8 +51,7 @@ std::string format_event(std::uint64_t id, std::string_view type, std::string_vi
 // Valid JSON goes out compact, as lainlet's encoder writes it; anything else as it is.
 std::string normalize(const std::string& text) {
   rapidjson::Document doc;
-  doc.Parse(text.c_str(), text.size());
-  if (doc.HasParseError()) {
+  if (json::parse(doc, text)) {
     auto t = text;
     while (!t.empty() && (t.back() == '\n' || t.back() == '\r')) t.pop_back();
     return t;

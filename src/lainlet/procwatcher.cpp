@@ -1,7 +1,8 @@
 #include "rsm/lainlet/procwatcher.hpp"
 
+#include "rsm/json.hpp"
+
 #include <rapidjson/document.h>
-#include <rapidjson/error/en.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
 
@@ -38,12 +39,8 @@ error shape(const std::string& where, const std::string& want, const rapidjson::
 
 result<std::vector<proc>> parse_procwatcher(std::string_view json) {
   rapidjson::Document doc;
-  doc.Parse(json.data(), json.size());
-  if (doc.HasParseError()) {
-    return error(errc::invalid_argument, std::string("procwatcher data is not JSON: ") +
-                                             rapidjson::GetParseError_En(doc.GetParseError()) +
-                                             " at offset " + std::to_string(doc.GetErrorOffset()));
-  }
+  if (auto bad = rsm::json::parse(doc, json))
+    return error(errc::invalid_argument, "procwatcher data is not JSON: " + *bad);
   if (!doc.IsArray()) return shape("the document", "an array of pod groups", doc);
   std::vector<proc> out;
   for (rapidjson::SizeType g = 0; g < doc.Size(); ++g) {
