@@ -29,12 +29,17 @@ option_set ctl_options() {
       .flag("dry-run", "observe and print each pass's plan without acting")
       .flag("once", "run one pass, print it, and exit")
       .flag("no-promote", "never promote a replica when Sentinel cannot elect one")
+      .text("choose-master", "",
+            "the master of a fresh group whose nodes hold data of unrelated histories (the "
+            "controller never chooses one then; also POST /choose-master?addr=)",
+            {}, "HOST:PORT")
       .text("min-replicas-to-write", "0",
             "CONFIG SET min-replicas-to-write on every node (0: leave alone)", {}, "N")
       .text("min-replicas-max-lag", "10s", "CONFIG SET min-replicas-max-lag on every node", {},
             "DURATION")
       .text("http-listen", ":8091",
-            "serve /status, /metrics, POST /pause, POST /resume (empty: off)", {}, "HOST:PORT")
+            "serve /status, /metrics, POST /pause, /resume, /choose-master (empty: off)", {},
+            "HOST:PORT")
       .text("graphite", "",
             "push node metrics to Graphite (default graphite.lain:2003 when LAIN_DOMAIN is set)",
             {}, "HOST:PORT")
@@ -105,6 +110,7 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
 
   net::runtime rt({.data_threads = 0, .stop_deadline = std::chrono::seconds(5)});
   ctl::controller c(rt.control().get_executor(), s, make_discovery(v));
+  if (auto chosen = v.addr("choose-master")) c.choose_master(*chosen);
   if (once) {
     int rc = 1;
     rt.spawn("ctl-once", run_once(&c, std::chrono::seconds(10), &rc));

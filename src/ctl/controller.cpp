@@ -35,6 +35,8 @@ struct controller::state {
   asio::steady_timer trigger;
   std::optional<std::chrono::steady_clock::time_point> paused_until;
   bool paused_forever = false;
+  /// The operator's choice for rule b (POST /choose-master).
+  std::optional<address> chosen_master;
   sentinel::follower_set followers{ex};
 
   bool is_paused() const {
@@ -88,6 +90,12 @@ bool controller::paused() const {
   return state_->is_paused();
 }
 
+void controller::choose_master(const address& a) {
+  state_->chosen_master = a;
+  log::warn("ctl", "the operator chose the master for a fresh group", {{"master", a.to_string()}});
+  state_->poke("choose-master");
+}
+
 const std::optional<pass_report>& controller::last_pass() const {
   return state_->last;
 }
@@ -106,6 +114,7 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
   plan_input in;
   in.discovery_ok = st->group.has_value();
   if (st->group) in.discovered = *st->group;
+  in.chosen_master = st->chosen_master;
   observe::settings os;
   os.master_name = st->cfg.cfg.master_name;
   os.password = st->cfg.cfg.password;
@@ -146,9 +155,18 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
         ++st->failed_by_kind[kind];
         done.push_back(a);  // a failed attempt also counts for anti-flap
       }
+      bool failed = o.result == outcome::status::failed;
       st->recent.push_back(o);
       if (st->recent.size() > 50) st->recent.pop_front();
       rep.outcomes.push_back(std::move(o));
+      if (failed) {
+        // What follows was planned on a picture that action was to change: the next pass
+        // observes again and plans from what is.
+        log::warn(
+            "ctl", "an action failed: the rest of this pass is dropped, the next observes again",
+            {{"action", a.describe()}, {"dropped", rep.plan.actions.size() - rep.outcomes.size()}});
+        break;
+      }
     }
   }
   remember(st->mem, in, rep.plan, done);
@@ -264,6 +282,14 @@ std::string controller::status_json() const {
   } else {
     w.Null();
   }
+  w.Key("needs_operator");
+  w.Bool(st.last && st.last->plan.needs_operator);
+  w.Key("chosen_master");
+  if (st.chosen_master) {
+    str(st.chosen_master->to_string());
+  } else {
+    w.Null();
+  }
   w.Key("last_plan");
   if (st.last) {
     w.StartObject();
@@ -326,6 +352,10 @@ std::string controller::status_json() const {
 void controller::add_metrics(metrics::exposition& e) const {
   const auto& st = *state_;
   e.counter("rsm_ctl_passes_total", "Controller passes", {}, double(st.passes));
+  e.gauge("rsm_ctl_needs_operator",
+          "1 while the last pass found data in more than one replication history of a fresh "
+          "group and chose no master (rsm ctl choose-master)",
+          {}, st.last && st.last->plan.needs_operator ? 1 : 0);
   for (auto kind :
        {action::kind::replicaof, action::kind::promote, action::kind::sentinel_monitor,
         action::kind::sentinel_reset, action::kind::sentinel_failover, action::kind::config_set}) {

@@ -47,6 +47,16 @@ std::string action::flap_key() const {
   return std::string(to_string(what)) + " " + target.to_string() + (key.empty() ? "" : " " + key);
 }
 
+bool same_history(const observe::node_state& a, const observe::node_state& b) {
+  auto known = [](const std::string& id) {
+    return !id.empty() && id.find_first_not_of('0') != std::string::npos;
+  };
+  if (!known(a.replication_id) || !known(b.replication_id)) return false;
+  return a.replication_id == b.replication_id ||
+         (known(a.replication_id2) && a.replication_id2 == b.replication_id) ||
+         (known(b.replication_id2) && b.replication_id2 == a.replication_id);
+}
+
 int effective_quorum(const config& cfg, std::size_t sentinels) {
   return cfg.quorum > 0 ? cfg.quorum : static_cast<int>(sentinels / 2 + 1);
 }
@@ -70,6 +80,56 @@ bool better_promotion(const node_state* a, const node_state* b) {
 
 std::string held(const node_state& n) {
   return "offset " + std::to_string(n.repl_offset) + ", " + std::to_string(n.keys) + " keys";
+}
+
+std::string short_id(const std::string& id) {
+  return id.empty() ? "?" : id.substr(0, 8);
+}
+
+// Rule b's choice among the nodes of a fresh group: the master, or none when histories
+// conflict (`why` says so).
+const node_state* choose_fresh_master(const std::vector<const node_state*>& nodes,
+                                      std::string& why) {
+  // The histories: nodes joined, transitively, by same_history().
+  std::vector<std::vector<const node_state*>> histories;
+  for (const auto* n : nodes) {
+    std::vector<const node_state*> joined{n};
+    std::erase_if(histories, [&](const std::vector<const node_state*>& h) {
+      bool shares = std::any_of(h.begin(), h.end(),
+                                [&](const node_state* m) { return same_history(*n, *m); });
+      if (shares) joined.insert(joined.end(), h.begin(), h.end());
+      return shares;
+    });
+    histories.push_back(std::move(joined));
+  }
+  auto newest = [](const std::vector<const node_state*>& h) {
+    return *std::min_element(h.begin(), h.end(), [](const node_state* a, const node_state* b) {
+      return more_data(a, b);
+    });
+  };
+  // Within a history the newest node's data is the history's (an empty one at a higher offset
+  // was FLUSHed later); across histories offsets mean nothing, and keys are what is at stake.
+  std::vector<const std::vector<const node_state*>*> holding;
+  for (const auto& h : histories) {
+    if (std::any_of(h.begin(), h.end(), [](const node_state* n) { return n->keys > 0; }))
+      holding.push_back(&h);
+  }
+  if (holding.size() == 1) return newest(*holding.front());
+  if (holding.empty()) return newest(nodes);
+  why = "fresh group: data in " + std::to_string(holding.size()) +
+        " unrelated replication histories (";
+  for (std::size_t i = 0; i < holding.size(); ++i) {
+    const auto* n = newest(*holding[i]);
+    long long keys = 0;
+    for (const auto* m : *holding[i]) keys = std::max(keys, m->keys);
+    why += (i ? "; " : "") + std::string("redis ") + std::to_string(n->instance) + " " +
+           n->addr.to_string() + " replid " + short_id(n->replication_id) + ", " +
+           std::to_string(keys) + " keys";
+  }
+  why +=
+      "): any master would wipe the others' keys; not choosing. Choose one: POST "
+      "/choose-master?addr=HOST:PORT to the controller, or run it with --choose-master HOST:PORT";
+  return nullptr;
 }
 
 action monitor_action(const sentinel_state& s, const address& master, int quorum,
@@ -173,9 +233,26 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
           std::to_string(unreachable.size()) + " not answering)");
       return r;
     }
-    auto best =
-        *std::min_element(reachable.begin(), reachable.end(),
-                          [](const node_state* a, const node_state* b) { return more_data(a, b); });
+    const node_state* best = nullptr;
+    std::string why;
+    if (in.chosen_master) {
+      best = g.node_at(*in.chosen_master);
+      if (best == nullptr || !best->reachable) {
+        r.needs_operator = true;
+        r.notes.push_back("fresh group: the operator chose " + in.chosen_master->to_string() +
+                          ", which is not a discovered node that answers");
+        return r;
+      }
+      r.notes.push_back("fresh group: master " + best->addr.to_string() +
+                        " chosen by the operator");
+    } else {
+      best = choose_fresh_master(reachable, why);
+    }
+    if (best == nullptr) {
+      r.needs_operator = true;
+      r.notes.push_back(std::move(why));
+      return r;
+    }
     r.master = best->addr;
     for (const auto* n : reachable) {
       if (n == best) continue;

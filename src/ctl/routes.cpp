@@ -26,6 +26,17 @@ void add_routes(net::http_server& http, controller& c) {
     return net::http_reply{200, "text/plain",
                            d ? "paused for " + rsm::to_string(*d) + "\n" : "paused\n"};
   });
+  http.route("/choose-master", [&c](const net::http_request_info& r) {
+    if (r.method != "POST") return net::http_reply{405, "text/plain", "use POST\n"};
+    auto q = net::parse_query(r.query);
+    auto it = q.find("addr");
+    if (it == q.end()) return net::http_reply{400, "text/plain", "give ?addr=HOST:PORT\n"};
+    auto a = parse_address(it->second);
+    if (!a) return net::http_reply{400, "text/plain", a.error().detail + "\n"};
+    c.choose_master(*a);
+    return net::http_reply{200, "text/plain",
+                           "master for the fresh group: " + a->to_string() + "\n"};
+  });
   http.route("/resume", [&c](const net::http_request_info& r) {
     if (r.method != "POST") return net::http_reply{405, "text/plain", "use POST\n"};
     c.resume();

@@ -40,6 +40,7 @@ void apply_node_replies(node_state& n, const resp::reply& role, const resp::repl
   const auto& i = n.info;
   n.run_id = std::string(i.get("server", "run_id").value_or(""));
   n.replication_id = std::string(i.get("replication", "master_replid").value_or(""));
+  n.replication_id2 = std::string(i.get("replication", "master_replid2").value_or(""));
   if (n.role.is_replica()) {
     n.repl_offset = i.get_int("replication", "slave_repl_offset").value_or(n.role.offset);
     n.link_status = std::string(i.get("replication", "master_link_status").value_or(""));

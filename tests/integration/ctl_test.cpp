@@ -140,6 +140,102 @@ TEST_CASE("ctl makes the only node with data the master and loses no key", "[int
   CHECK(g.redis[0]->command({"GET", "key:42"}).str == "42");
 }
 
+namespace {
+long long info_int(const test::server_process& s, const std::string& field) {
+  auto info = s.command({"INFO", "replication"}).str;
+  auto at = info.find(field + ":");
+  return at == std::string::npos ? -1 : std::stoll(info.substr(at + field.size() + 1));
+}
+// Waits (bounded) until `done()` holds.
+template <class Pred>
+bool eventually(Pred done, std::chrono::milliseconds limit = 10s) {
+  auto until = std::chrono::steady_clock::now() + limit;
+  while (!done()) {
+    if (std::chrono::steady_clock::now() > until) return false;
+    std::this_thread::sleep_for(20ms);  // polling a condition
+  }
+  return true;
+}
+ctl::controller static_controller(asio::any_io_executor ex, test::group& g) {
+  return ctl::controller(
+      ex, fast_settings(),
+      discovery::make_static(topology::from_lists(
+          {g.redis[0]->addr(), g.redis[1]->addr(), g.redis[2]->addr()},
+          {g.sentinels[0]->addr(), g.sentinels[1]->addr(), g.sentinels[2]->addr()})));
+}
+}  // namespace
+
+TEST_CASE("ctl never wipes keys for a higher offset of another replication history",
+          "[integration][ctl]") {
+  // Issue 16: A has a long replication history but no keys (FLUSHALL), B 500 keys and no
+  // history, C shares A's history. Offsets of unrelated histories are not comparable: B is
+  // the master and keeps its keys.
+  test::group g(test::group::unconfigured);
+  auto& a = *g.redis[0];
+  auto& c = *g.redis[2];
+  c.command({"REPLICAOF", a.addr().host, std::to_string(a.addr().port)});
+  REQUIRE(eventually([&] { return replicates(c, a.addr()); }));
+  for (int i = 0; i < 200; ++i)
+    a.command({"SET", "old:" + std::to_string(i), std::string(100, 'x')});
+  a.command({"FLUSHALL"});
+  REQUIRE(eventually(
+      [&] { return info_int(c, "slave_repl_offset") == info_int(a, "master_repl_offset"); }));
+  c.command({"REPLICAOF", "NO", "ONE"});
+  REQUIRE(eventually([&] { return info_int(a, "connected_slaves") == 0; }));
+  REQUIRE(info_int(a, "master_repl_offset") > 10000);
+  for (int i = 0; i < 500; ++i) g.redis[1]->command({"SET", "key:" + std::to_string(i), "v"});
+  run_with_deadline(
+      [](test::group* g) -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto c = static_controller(ex, *g);
+        bool found = co_await c.async_discover(5s);
+        REQUIRE(found);
+        auto p = co_await c.async_pass("test");
+        CHECK(p.plan.rule == "b");
+        CHECK(p.plan.master == g->redis[1]->addr());
+      }(&g),
+      30s);
+  g.await_settled(g.redis[1]->addr());
+  for (auto* node : {g.redis[0].get(), g.redis[1].get(), g.redis[2].get()})
+    CHECK(node->command({"DBSIZE"}).integer == 500);
+}
+
+TEST_CASE("ctl chooses no master when two histories hold keys until the operator does",
+          "[integration][ctl]") {
+  test::group g(test::group::unconfigured);
+  for (int i = 0; i < 300; ++i) g.redis[0]->command({"SET", "a:" + std::to_string(i), "v"});
+  for (int i = 0; i < 500; ++i) g.redis[1]->command({"SET", "b:" + std::to_string(i), "v"});
+  run_with_deadline(
+      [](test::group* g) -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto c = static_controller(ex, *g);
+        bool found = co_await c.async_discover(5s);
+        REQUIRE(found);
+        auto p = co_await c.async_pass("test");
+        CHECK(p.plan.rule == "b");
+        CHECK(p.plan.actions.empty());
+        CHECK(p.plan.needs_operator);
+        CHECK(c.status_json().find("\"needs_operator\":true") != std::string::npos);
+        metrics::exposition e;
+        c.add_metrics(e);
+        CHECK(e.text().find("rsm_ctl_needs_operator 1") != std::string::npos);
+        // Nothing was touched.
+        CHECK(g->redis[0]->command({"DBSIZE"}).integer == 300);
+        CHECK(g->redis[1]->command({"DBSIZE"}).integer == 500);
+        CHECK(g->redis[0]->command({"ROLE"}).elements[0].str == "master");
+        CHECK(g->redis[1]->command({"ROLE"}).elements[0].str == "master");
+        // The operator's choice decides.
+        c.choose_master(g->redis[0]->addr());
+        auto chosen = co_await c.async_pass("test");
+        CHECK(chosen.plan.master == g->redis[0]->addr());
+        CHECK_FALSE(chosen.plan.needs_operator);
+      }(&g),
+      30s);
+  g.await_settled(g.redis[0]->addr());
+  for (auto* node : {g.redis[0].get(), g.redis[1].get(), g.redis[2].get()})
+    CHECK(node->command({"DBSIZE"}).integer == 300);
+}
+
 TEST_CASE("ctl repairs a replica pointed elsewhere and re-registers a reset sentinel",
           "[integration][ctl]") {
   test::group g;  // bootstrapped: instance 1 is master

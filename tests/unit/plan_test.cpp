@@ -124,14 +124,83 @@ TEST_CASE("plan: all nodes restarted with data only on instance 2 makes 2 the ma
   CHECK(p.master == at(6380));
   REQUIRE(p.actions.size() == 5);
   CHECK(p.actions[0].describe() == "replicaof redis 1 10.0.0.1:6379 -> 10.0.0.1:6380");
-  // A higher replication offset beats more keys.
-  w.in.observed.nodes[2].repl_offset = 9000;
-  CHECK(w.run().master == at(6381));
   // A fresh group waits for every node before choosing.
   w.in.observed.nodes[0].reachable = false;
   auto wait = w.run();
   CHECK(wait.actions.empty());
   CHECK(has_note(wait, "waiting for every node"));
+}
+
+namespace {
+// Three standalone nodes, each of its own replication history (a fresh redis-server's random
+// replid) unless a case says otherwise.
+world fresh(std::vector<observe::node_state> nodes) {
+  world w;
+  for (auto& n : nodes) n.replication_id = "history-of-" + std::to_string(n.instance);
+  w.in.observed.nodes = std::move(nodes);
+  w.in.observed.sentinels = {sentinel_on(1, {}), sentinel_on(2, {}), sentinel_on(3, {})};
+  return w;
+}
+}  // namespace
+
+TEST_CASE("plan: a fresh group's master is chosen by data, offsets compared within one history",
+          "[unit][plan]") {
+  SECTION("a long history emptied by FLUSHALL loses to keys of another history") {
+    // Issue 16's case: A has offset 40652 but 0 keys, B 500 keys and no history, C nothing.
+    // Comparing offsets across histories made B a replica of A and wiped its keys.
+    auto w = fresh({master_node(1, 0, 40652), master_node(2, 500, 0), master_node(3, 0, 0)});
+    auto p = w.run();
+    CHECK(p.master == at(6380));
+    CHECK_FALSE(p.needs_operator);
+    CHECK(described(p)[0] == "replicaof redis 1 10.0.0.1:6379 -> 10.0.0.1:6380");
+  }
+  SECTION("within one history the higher offset wins, keys or not (the FLUSHALL came later)") {
+    auto w = fresh({master_node(1, 0, 9000), master_node(2, 500, 100), master_node(3, 0, 0)});
+    w.in.observed.nodes[1].replication_id = w.in.observed.nodes[0].replication_id;
+    CHECK(w.run().master == at(6379));
+  }
+  SECTION("a promoted replica's previous id joins it to its old master's history") {
+    auto w = fresh({master_node(1, 10, 500), master_node(2, 10, 900), master_node(3, 0, 0)});
+    w.in.observed.nodes[1].replication_id2 = w.in.observed.nodes[0].replication_id;
+    CHECK(w.run().master == at(6380));
+    // An id of zeros is no id: it joins nothing.
+    w.in.observed.nodes[0].replication_id = std::string(40, '0');
+    w.in.observed.nodes[1].replication_id2 = std::string(40, '0');
+    auto p = w.run();
+    CHECK(p.actions.empty());
+    CHECK(p.needs_operator);
+  }
+  SECTION("keys in two unrelated histories: nothing is chosen, and the plan says why") {
+    auto w = fresh({master_node(1, 300, 40652), master_node(2, 500, 0), master_node(3, 0, 0)});
+    auto p = w.run();
+    CHECK(p.rule == "b");
+    CHECK(p.actions.empty());
+    CHECK_FALSE(p.master);
+    CHECK(p.needs_operator);
+    CHECK(has_note(p, "data in 2 unrelated replication histories"));
+    CHECK(has_note(p, "redis 1 10.0.0.1:6379"));
+    CHECK(has_note(p, "redis 2 10.0.0.1:6380"));
+    CHECK(has_note(p, "--choose-master HOST:PORT"));
+    // The operator's choice decides.
+    w.in.chosen_master = at(6379);
+    auto chosen = w.run();
+    CHECK(chosen.master == at(6379));
+    CHECK_FALSE(chosen.needs_operator);
+    CHECK(has_note(chosen, "chosen by the operator"));
+    CHECK(described(chosen)[0] == "replicaof redis 2 10.0.0.1:6380 -> 10.0.0.1:6379");
+    // A choice that is no node of the group is refused.
+    w.in.chosen_master = at(7000);
+    auto bad = w.run();
+    CHECK(bad.actions.empty());
+    CHECK(bad.needs_operator);
+    CHECK(has_note(bad, "not a discovered node"));
+  }
+  SECTION("no keys anywhere: the highest offset, then the lowest InstanceNo") {
+    auto w = fresh({master_node(1, 0, 0), master_node(2, 0, 0), master_node(3, 0, 70)});
+    CHECK(w.run().master == at(6381));
+    w.in.observed.nodes[2].repl_offset = 0;
+    CHECK(w.run().master == at(6379));
+  }
 }
 
 TEST_CASE("plan: split brain with two masters demotes the one the sentinels do not name",

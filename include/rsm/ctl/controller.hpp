@@ -60,6 +60,10 @@ class controller {
   void pause(std::optional<duration> d);
   void resume();
   bool paused() const;
+  /// The operator's choice of master for a fresh group whose data is in more than one
+  /// replication history (plan rule b refuses to choose); logged, and a pass runs at once
+  /// (POST /choose-master, `rsm ctl --choose-master`).
+  void choose_master(const address& a);
 
   /// The /status document (JSON).
   std::string status_json() const;

@@ -7,8 +7,13 @@
 ///   a. incomplete picture: no discovery answer, fewer than 2 redis nodes, no sentinel, or most
 ///      sentinels unreachable → nothing;
 ///   b. fresh group (no sentinel monitors the name, no node replicates): the master is chosen by
-///      data — highest replication offset, then most keys, then lowest InstanceNo — and every
-///      node must answer first; REPLICAOF it on the others; MONITOR + SET on every sentinel;
+///      data, and every node must answer first; REPLICAOF it on the others; MONITOR + SET on
+///      every sentinel. Replication offsets are compared only within one history
+///      (same_history()): the newest node of the one history that holds keys — highest offset,
+///      then most keys, then lowest InstanceNo. When two histories both hold keys, nothing is
+///      chosen (any choice would wipe one): the plan says why and waits for the operator's
+///      choice (`rsm ctl --choose-master`, POST /choose-master). With no keys anywhere, the
+///      highest offset, then the lowest InstanceNo;
 ///   c. a failover in progress → nothing (never fight Sentinel);
 ///   g. empty-master guard: the master restarted (new run_id), holds no keys, and a replica has
 ///      data → SENTINEL FAILOVER rather than let the replicas sync an empty dataset;
@@ -95,6 +100,8 @@ struct memory {
 struct plan_input {
   /// False until discovery answered.
   bool discovery_ok = false;
+  /// The operator's choice of master for a fresh group whose histories conflict (rule b).
+  std::optional<address> chosen_master;
   topology::group discovered;
   observe::group_state observed;
   std::chrono::steady_clock::time_point now{};
@@ -108,7 +115,13 @@ struct plan_result {
   std::vector<std::string> notes;
   /// The master the plan works towards, if any.
   std::optional<address> master;
+  /// Rule b found data in more than one history: only the operator can choose a master.
+  bool needs_operator = false;
 };
+
+/// Whether the replication offsets of `a` and `b` count along one history (Redis's PSYNC
+/// rule): the same replication id, or one's previous id (replid2) is the other's id.
+bool same_history(const observe::node_state& a, const observe::node_state& b);
 
 plan_result plan(const plan_input& in, const config& cfg, const memory& mem);
 

@@ -5,6 +5,8 @@
 ///   GET  /metrics            Prometheus exposition of the group and the controller
 ///   POST /pause[?for=5m]     passes observe and plan but do not act (until /resume or `for`)
 ///   POST /resume
+///   POST /choose-master?addr=HOST:PORT   the master of a fresh group whose data is in more
+///                                         than one replication history (plan rule b)
 #include "rsm/ctl/controller.hpp"
 #include "rsm/net/http_server.hpp"
 

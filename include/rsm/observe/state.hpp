@@ -24,6 +24,9 @@ struct node_state {
   redis::role_info role;
   std::string run_id;
   std::string replication_id;
+  /// The replication id it had before it last became a master (master_replid2; all zeros:
+  /// none). Offsets of two nodes are comparable only within one history (ctl::same_history()).
+  std::string replication_id2;
   /// master_repl_offset for a master; slave_repl_offset for a replica.
   long long repl_offset = 0;
   /// Replica only: master_link_status ("up"/"down"), seconds since the last I/O with the
