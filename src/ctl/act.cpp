@@ -75,6 +75,11 @@ awaitable<step> do_promote(action a, act_settings s) {
 }
 
 awaitable<step> do_monitor(action a, act_settings s) {
+  // The master is asked right before: since the pass observed it, it may have been demoted (a
+  // failover, another controller), and a sentinel told to monitor a replica would fight
+  // the others.
+  auto pre = co_await check_master(a.master, s);
+  if (pre.status != outcome::status::done) co_return pre;
   auto c = co_await redis::connection::async_connect(
       redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
