@@ -5,7 +5,8 @@
 //      └── back-off ◀─┘                                   group ──diff──▶ async_next()
 //
 // A lainlet outage or bad data never loses the last good snapshot: the source retries with
-// capped, jittered exponential back-off and only delivers snapshots that differ.
+// capped, jittered exponential back-off and only delivers snapshots that differ. A snapshot
+// that empties the group at once (topology::implausible) counts as bad data.
 #include "rsm/discovery/source.hpp"
 #include "rsm/lainlet/http_client.hpp"
 #include "rsm/lainlet/procwatcher.hpp"
@@ -126,6 +127,12 @@ class lainlet_source final : public source {
       return std::nullopt;
     }
     auto g = topology::from_procs(*procs, settings_.redis_proc, settings_.sentinel_proc);
+    if (last_) {
+      if (auto why = topology::implausible(*last_, g)) {
+        problem(*why + " (keeping the last good snapshot)");
+        return std::nullopt;
+      }
+    }
     if (!last_error_.empty()) {
       log::info("discovery", "lainlet data good again",
                 {{"lainlet", settings_.server.to_string()}});

@@ -88,4 +88,16 @@ std::vector<change> diff(const group& before, const group& after) {
   return out;
 }
 
+std::optional<std::string> implausible(const group& before, const group& after) {
+  auto emptied = [](const auto& b, const auto& a) { return !b.empty() && a.empty(); };
+  std::string what;
+  if (emptied(before.redis, after.redis))
+    what = "every redis node (" + std::to_string(before.redis.size()) + ")";
+  if (emptied(before.sentinels, after.sentinels))
+    what += (what.empty() ? "every sentinel (" : " and every sentinel (") +
+            std::to_string(before.sentinels.size()) + ")";
+  if (what.empty()) return std::nullopt;
+  return "a snapshot removing " + what + " at once is not applied";
+}
+
 }  // namespace rsm::topology

@@ -314,6 +314,35 @@ TEST_CASE("garbage JSON is reported and the last good snapshot is kept", "[integ
   }());
 }
 
+TEST_CASE("deep nesting and an empty snapshot keep the last good one", "[integration][lainlet]") {
+  run_with_deadline([]() -> awaitable<void> {
+    auto emu_ptr = co_await start_emulator(procs_json(6380, false, true));
+    auto& emu = *emu_ptr;
+    auto src = discovery::make_lainlet(settings_for(emu.local_address()));
+    auto good = co_await must_next(*src);
+
+    emu.set_data(std::string(1 << 20, '['));  // recursion would overflow the stack
+    auto none = co_await next_within(*src, 700ms);
+    CHECK_FALSE(none);
+    CHECK(src->current() == good.group);
+    CHECK_THAT(src->status().last_error, Catch::Contains("nest"));
+
+    emu.set_data("[]");
+    none = co_await next_within(*src, 700ms);
+    CHECK_FALSE(none);
+    CHECK(src->current() == good.group);
+    CHECK_THAT(src->status().last_error,
+               Catch::Contains("every redis node (2) and every sentinel (2)"));
+
+    // Still following: a real change is applied.
+    emu.set_data(procs_json(6393, false, true));
+    auto fixed = co_await must_next(*src);
+    CHECK(fixed.group.redis.at(2).port == 6393);
+    CHECK(src->status().last_error.empty());
+    emu.stop();
+  }());
+}
+
 TEST_CASE("static and lainlet discovery give identical topologies for the same data",
           "[integration][lainlet]") {
   test::temp_dir dir("lainlet");

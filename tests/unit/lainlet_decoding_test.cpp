@@ -173,6 +173,32 @@ TEST_CASE("topology diffs name what was added or removed or moved", "[unit][topo
   CHECK(topology::diff({}, a).size() == 4);
 }
 
+TEST_CASE("a snapshot that empties the group at once is implausible", "[unit][topology]") {
+  topology::group a;
+  a.redis = {{1, {"10.0.0.1", 6379}}, {2, {"10.0.0.2", 6379}}};
+  a.sentinels = {{1, {"10.0.0.7", 26379}}};
+  auto no_redis = a, no_sentinels = a;
+  no_redis.redis.clear();
+  no_sentinels.sentinels.clear();
+  auto one_left = a;
+  one_left.redis.erase(2);
+
+  CHECK_FALSE(topology::implausible(a, a));
+  CHECK_FALSE(topology::implausible(a, one_left));  // a scale-down is a change
+  CHECK_FALSE(topology::implausible({}, a));        // the first snapshot
+  CHECK_FALSE(topology::implausible({}, {}));       // nothing was known
+  CHECK_FALSE(topology::implausible(no_redis, no_redis));
+  auto r = topology::implausible(a, no_redis);
+  REQUIRE(r);
+  CHECK_THAT(*r, Catch::Contains("every redis node (2)"));
+  auto s = topology::implausible(a, no_sentinels);
+  REQUIRE(s);
+  CHECK_THAT(*s, Catch::Contains("every sentinel (1)"));
+  auto both = topology::implausible(a, {});
+  REQUIRE(both);
+  CHECK_THAT(*both, Catch::Contains("every redis node (2) and every sentinel (1)"));
+}
+
 TEST_CASE("back-off doubles with jitter up to its cap and resets", "[unit][backoff]") {
   using std::chrono::milliseconds;
   net::backoff b(milliseconds(100), milliseconds(1000), 42);

@@ -50,4 +50,10 @@ group from_lists(const std::vector<address>& redis, const std::vector<address>& 
 /// Changes from `before` to `after`: redis first, then sentinels, each by instance.
 std::vector<change> diff(const group& before, const group& after);
 
+/// Why `after` should not replace `before`, or nothing when it may: a snapshot that removes
+/// every redis node or every sentinel at once is far likelier a broken registry (a lainlet
+/// restarting with an empty store, the wrong app) than a real scale-down to zero, and applying
+/// it would make the proxy forget where the master is. Discovery keeps the last good snapshot.
+std::optional<std::string> implausible(const group& before, const group& after);
+
 }  // namespace rsm::topology
