@@ -2,6 +2,7 @@
 
 #include "rsm/log.hpp"
 #include "rsm/net/timeout.hpp"
+#include "rsm/observe/observer.hpp"
 #include "rsm/observe/report.hpp"
 #include "rsm/sentinel/follower.hpp"
 
@@ -123,6 +124,11 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
   if (st->cfg.cfg.min_replicas_to_write > 0) os.config_keys = {"min-replicas-*"};
   if (st->group) in.observed = co_await observe::async_observe(*st->group, os);
   in.observed.master_name = st->cfg.cfg.master_name;
+  // The sentinels' candidate, whatever discovery says: a registry that merely omits a healthy
+  // master must not lead to a second one (rule h).
+  auto named = sentinel::elect(observe::election_of(in.observed)).candidate;
+  if (named && in.observed.node_at(*named) == nullptr)
+    in.named_undiscovered = co_await observe::async_observe_node(*named, os);
   in.now = std::chrono::steady_clock::now();
   rep.plan = plan(in, st->cfg.cfg, st->mem);
   rep.assessment = observe::assess(in.observed, {});

@@ -213,11 +213,9 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
   for (const auto& n : g.nodes) (n.reachable ? reachable : unreachable).push_back(&n);
   std::vector<const sentinel_state*> monitoring;
   bool failover = false;
-  std::map<address, int> votes;
   for (const auto& s : g.sentinels) {
     if (!s.reachable || !s.master) continue;
     monitoring.push_back(&s);
-    ++votes[s.master->addr];
     if (s.master->has_flag("failover_in_progress")) failover = true;
   }
   bool replicates = std::any_of(reachable.begin(), reachable.end(), [](const node_state* n) {
@@ -270,24 +268,15 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
     return r;
   }
 
-  // The agreed master: a majority of the sentinels, and it must answer ROLE master.
-  std::optional<address> named;
-  int named_votes = 0;
-  for (const auto& [a, v] : votes) {
-    if (v > named_votes) {
-      named = a;
-      named_votes = v;
-    }
-  }
+  // The agreed master: the one election (sentinel/election.hpp) over the sentinels' answers
+  // and the nodes' ROLE, the previous pass's master keeping a tie.
+  const auto verdict = sentinel::elect(observe::election_of(g, n_sentinels, mem.master));
   const node_state* master = nullptr;
   bool sentinel_backed = false;
-  if (named && (named_votes >= majority || votes.size() == 1)) {
-    // A majority, or every sentinel that monitors anything naming the same address.
-    const auto* n = g.node_at(*named);
-    if (n && n->is_master()) {
-      master = n;
-      sentinel_backed = true;
-    }
+  if (verdict.master) {
+    master = g.node_at(*verdict.master);
+    // Backed: a majority of the sentinels, or every one that monitors the name.
+    sentinel_backed = master != nullptr && (verdict.majority || !verdict.disagree);
   }
   if (!master && monitoring.empty()) {
     // The sentinels lost their configuration but the nodes still replicate: the one master.
@@ -332,15 +321,23 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
                                   [](const node_state* n) { return n->role.is_master(); });
     r.rule = "h";
     if (any_master) {
-      r.notes.push_back("no agreed master: the sentinels name " +
-                        (named ? named->to_string() + " (" + std::to_string(named_votes) + " of " +
-                                     std::to_string(n_sentinels) + ")"
-                               : std::string("nothing")) +
-                        "; leaving it to Sentinel");
+      r.notes.push_back("no agreed master: " +
+                        (verdict.candidate
+                             ? "the sentinels name " + verdict.candidate->to_string() + " (" +
+                                   std::to_string(verdict.votes) + " of " +
+                                   std::to_string(n_sentinels) + "): "
+                             : std::string()) +
+                        verdict.reason + "; leaving it to Sentinel");
       return r;
     }
     if (cfg.no_promote) {
       r.notes.push_back("no master, and --no-promote: leaving it to Sentinel");
+      return r;
+    }
+    if (in.named_undiscovered && in.named_undiscovered->is_master()) {
+      r.notes.push_back("the sentinels name " + in.named_undiscovered->addr.to_string() +
+                        ", which discovery does not list, and it answers ROLE master: not "
+                        "promoting a second master (check discovery)");
       return r;
     }
     if (!mem.masterless_since || in.now - *mem.masterless_since <= cfg.failover_timeout) {
@@ -378,6 +375,15 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
     return r;
   }
   r.master = master->addr;
+  if (!sentinel_backed && !monitoring.empty()) {
+    // The master by a newer config-epoch (or kept on a split), not by a majority: the sentinels
+    // behind learn it from their peers' hellos, and Sentinel reconfigures the nodes. Acting on
+    // a minority's word could demote a master that holds writes; wait for a majority.
+    r.notes.push_back("master " + master->addr.to_string() + ": " + verdict.reason + " (" +
+                      std::to_string(verdict.votes) + " of " + std::to_string(n_sentinels) +
+                      " sentinels); no action until a majority names it");
+    return r;
+  }
 
   // d. Sentinels monitoring nothing, or another address.
   for (const auto& s : g.sentinels) {
@@ -469,7 +475,8 @@ void remember(memory& mem, const plan_input& in, const plan_result& p,
               const std::vector<action>& done) {
   const auto& g = in.observed;
   bool any_master =
-      std::any_of(g.nodes.begin(), g.nodes.end(), [](const auto& n) { return n.is_master(); });
+      std::any_of(g.nodes.begin(), g.nodes.end(), [](const auto& n) { return n.is_master(); }) ||
+      (in.named_undiscovered && in.named_undiscovered->is_master());
   if (any_master) {
     mem.masterless_since.reset();
   } else if (!mem.masterless_since && in.discovery_ok && !g.nodes.empty()) {

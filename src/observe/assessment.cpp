@@ -23,12 +23,8 @@ assessment assess(const group_state& g, const assess_settings& s) {
   a.sentinels_known = static_cast<int>(g.sentinels.size());
   a.majority = a.sentinels_known / 2 + 1;
 
-  // 1. Which master do the sentinels name?
-  struct candidate {
-    int votes = 0;
-    long long epoch = 0;
-  };
-  std::map<address, candidate> votes;
+  // 1. Which master do the sentinels name? The one election's candidate (its ROLE is judged
+  // below, with the other nodes').
   int reachable_sentinels = 0;
   bool failover = false;
   for (const auto& st : g.sentinels) {
@@ -43,9 +39,6 @@ assessment assess(const group_state& g, const assess_settings& s) {
                          g.master_name);
       continue;
     }
-    auto& c = votes[st.master->addr];
-    ++c.votes;
-    c.epoch = std::max(c.epoch, st.master->config_epoch);
     if (st.master->has_flag("failover_in_progress")) failover = true;
     if (!st.quorum_ok) {
       degraded.push_back("sentinel " + std::to_string(st.instance) +
@@ -53,18 +46,18 @@ assessment assess(const group_state& g, const assess_settings& s) {
     }
   }
   if (failover) degraded.push_back("a failover is in progress");
-  if (votes.size() > 1) degraded.push_back("sentinels disagree on the master");
-  if (!votes.empty()) {
-    auto best = std::max_element(votes.begin(), votes.end(), [](const auto& x, const auto& y) {
-      return std::tie(x.second.votes, x.second.epoch) < std::tie(y.second.votes, y.second.epoch);
-    });
-    a.master = best->first;
-    a.sentinels_agreeing = best->second.votes;
-    a.master_source = best->second.votes >= a.majority ? "sentinels" : "sentinel-epoch";
-    if (best->second.votes < a.majority) {
-      degraded.push_back("only " + std::to_string(best->second.votes) + " of " +
+  const auto v = sentinel::elect(election_of(g));
+  if (v.disagree) degraded.push_back("sentinels disagree on the master: " + v.reason);
+  if (v.candidate) {
+    a.master = v.candidate;
+    a.sentinels_agreeing = v.votes;
+    a.master_source = v.majority ? "sentinels" : "sentinel-epoch";
+    if (!v.majority) {
+      degraded.push_back("only " + std::to_string(v.votes) + " of " +
                          std::to_string(a.sentinels_known) + " sentinels name the master");
     }
+  } else if (v.what == sentinel::verdict::kind::split) {
+    degraded.push_back(v.reason);
   }
   if (a.sentinels_known > 0 && reachable_sentinels > 0 && reachable_sentinels - 1 < a.majority &&
       reachable_sentinels >= a.majority) {
@@ -77,8 +70,9 @@ assessment assess(const group_state& g, const assess_settings& s) {
   }
   if (a.sentinels_known == 0) degraded.push_back("no sentinel known");
 
-  // 2. Without a sentinel's word: the one node that says it is master.
-  if (!a.master) {
+  // 2. Without a sentinel's word: the one node that says it is master (not when the sentinels
+  // do name masters but split: the proxy routes to nobody then).
+  if (!a.master && v.what != sentinel::verdict::kind::split) {
     std::vector<const node_state*> masters;
     for (const auto& n : g.nodes) {
       if (n.is_master()) masters.push_back(&n);

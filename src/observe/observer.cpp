@@ -8,6 +8,28 @@
 
 namespace rsm::observe {
 
+sentinel::election election_of(const group_state& g, int known, std::optional<address> incumbent) {
+  sentinel::election e;
+  e.known = known > 0 ? known : static_cast<int>(g.sentinels.size());
+  e.incumbent = std::move(incumbent);
+  for (const auto& s : g.sentinels) {
+    if (!s.reachable) continue;
+    sentinel::ballot b;
+    if (s.master) {
+      b.names = s.master->addr;
+      b.config_epoch = s.master->config_epoch;
+    }
+    e.ballots.push_back(std::move(b));
+  }
+  for (const auto& n : g.nodes) {
+    if (!n.reachable) continue;
+    e.roles[n.addr] = n.role.is_master() ? sentinel::role_seen::master
+                      : n.loading        ? sentinel::role_seen::busy
+                                         : sentinel::role_seen::not_master;
+  }
+  return e;
+}
+
 const node_state* group_state::node_at(const address& a) const {
   for (const auto& n : nodes) {
     if (n.addr == a) return &n;
@@ -162,6 +184,10 @@ awaitable<sentinel_state> observe_sentinel(int instance, address a, std::string 
 }
 
 }  // namespace
+
+awaitable<node_state> async_observe_node(address a, settings s) {
+  co_return co_await observe_node(0, std::move(a), s.password, s.timeout, s.config_keys);
+}
 
 awaitable<group_state> async_observe(topology::group where, settings s) {
   std::vector<awaitable<node_state>> nodes;

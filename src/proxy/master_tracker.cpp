@@ -7,6 +7,7 @@
 #include "rsm/redis/role.hpp"
 #include "rsm/resp/command.hpp"
 #include "rsm/sentinel/commands.hpp"
+#include "rsm/sentinel/election.hpp"
 #include "rsm/sentinel/follower.hpp"
 
 #include <boost/asio/experimental/awaitable_operators.hpp>
@@ -156,20 +157,20 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
   std::vector<awaitable<std::optional<vote>>> asks;
   for (const auto& [i, a] : st->group->sentinels) asks.push_back(ask(a, st->cfg));
   auto answers = co_await net::async_gather(std::move(asks));
-  std::map<address, std::pair<int, long long>> votes;  // address → (votes, best epoch)
-  int answered = 0;
+  sentinel::election e;
+  e.known = static_cast<int>(st->group->sentinels.size());
   for (auto& a : answers) {
     if (!a || !*a) continue;
-    ++answered;
-    if (!(*a)->addr) continue;
-    auto addr = co_await resolved(*(*a)->addr);
-    auto& v = votes[addr];
-    ++v.first;
-    v.second = std::max(v.second, (*a)->epoch);
+    sentinel::ballot b;
+    b.config_epoch = (*a)->epoch;
+    if ((*a)->addr) b.names = co_await resolved(*(*a)->addr);
+    e.ballots.push_back(std::move(b));
   }
-  st->sentinels_known.store(static_cast<int>(st->group->sentinels.size()));
+  const int answered = static_cast<int>(e.ballots.size());
+  st->sentinels_known.store(e.known);
   st->sentinels_answering.store(answered);
   auto cur = st->current();
+  if (cur) e.incumbent = cur->addr;
   if (answered == 0) {
     // Every sentinel down: keep a verified master while it still says so.
     if (cur && co_await says_master(cur->addr, st->cfg) != role_answer::not_master) {
@@ -184,55 +185,47 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
     publish(st, std::nullopt, "no sentinel answers and the last master does not say ROLE master");
     co_return;
   }
-  std::optional<address> best;
-  // The newest configuration wins: a higher config-epoch can only come from a failover that a
-  // majority of the sentinels authorized (they elected its leader), so sentinels still naming
-  // the old master are merely behind. Within one epoch, the address most sentinels name.
-  // (A sentinel re-pointed by hand with SENTINEL MONITOR starts over at epoch 0.)
-  std::pair<int, long long> best_v{0, 0};
-  auto newer = [](const std::pair<int, long long>& a, const std::pair<int, long long>& b) {
-    return std::pair(a.second, a.first) > std::pair(b.second, b.first);
-  };
-  for (const auto& [a, v] : votes) {
-    if (!best || newer(v, best_v)) {
-      best = a;
-      best_v = v;
-    }
-  }
-  int majority = answered / 2 + 1;
-  if (!best) {
-    publish(st, std::nullopt, "no sentinel monitors " + st->cfg.master_name);
+  // The one election (sentinel/election.hpp): first the sentinels' candidate, then its ROLE.
+  auto v = sentinel::elect(e);
+  if (!v.candidate) {
+    publish(st, std::nullopt,
+            v.what == sentinel::verdict::kind::none_monitors
+                ? "no sentinel monitors " + st->cfg.master_name
+                : v.reason);
     co_return;
   }
-  if (best_v.first < majority && votes.size() > 1) {
-    reason += "; sentinels disagree, the highest config-epoch taken";
-  }
-  if (st->paused_master && *best == *st->paused_master) {
+  const address best = *v.candidate;
+  if (v.disagree) reason += "; sentinels disagree: " + v.reason;
+  if (st->paused_master && best == *st->paused_master) {
     if (std::chrono::steady_clock::now() < st->paused_until) {
       // The promotion under way will make it a replica: nothing more may be written to it.
       // The sentinels' +switch-master (or the end of the pause) resolves again.
-      publish(st, std::nullopt, "a failover from " + best->to_string() + " is under way");
+      publish(st, std::nullopt, "a failover from " + best.to_string() + " is under way");
       co_return;  // checked again after --check-interval
     }
     // The failover did not happen (aborted, or no replica could be promoted): still the master.
     log::warn("proxy", "the failover did not switch the master; serving it again",
-              {{"master", best->to_string()}});
+              {{"master", best.to_string()}});
     st->paused_master.reset();
   }
-  if (st->paused_master && *best != *st->paused_master) st->paused_master.reset();
-  auto role = co_await says_master(*best, st->cfg);
-  if (role == role_answer::busy && cur && cur->addr == *best) {
+  if (st->paused_master && best != *st->paused_master) st->paused_master.reset();
+  auto role = co_await says_master(best, st->cfg);
+  e.roles[best] = role == role_answer::master ? sentinel::role_seen::master
+                  : role == role_answer::busy ? sentinel::role_seen::busy
+                                              : sentinel::role_seen::not_master;
+  v = sentinel::elect(e);
+  if (v.what == sentinel::verdict::kind::busy && cur && cur->addr == best) {
     // The verified master is busy (a long script, loading): still the master. Requests go on
     // to it and get its -BUSY verbatim; a failover still moves the proxy by the sentinels.
     if (st->last_problem != "busy") {
-      log::warn("proxy", "the master is busy; keeping it", {{"master", best->to_string()}});
+      log::warn("proxy", "the master is busy; keeping it", {{"master", best.to_string()}});
     }
     st->last_problem = "busy";
     co_return;
   }
-  if (role != role_answer::master) {
+  if (!v.master) {
     st->last_problem = "role";
-    publish(st, std::nullopt, best->to_string() + " does not say ROLE master");
+    publish(st, std::nullopt, best.to_string() + " does not say ROLE master");
     co_return;
   }
   st->last_problem.clear();

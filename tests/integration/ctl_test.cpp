@@ -430,3 +430,39 @@ TEST_CASE("ctl pushes Graphite lines of the original's shape and serves valid me
   CHECK(json.out.find("\"paused\":true") != std::string::npos);
   CHECK(ctl.stop() == 0);
 }
+
+TEST_CASE(
+    "ctl never promotes a replica while the master the sentinels name answers though "
+    "discovery omits it",
+    "[integration][ctl]") {
+  test::group g;
+  run_with_deadline(
+      [](test::group* g) -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        auto s = fast_settings();
+        s.cfg.failover_timeout = 1s;  // rule h's wait, passed within the first passes
+        // The registry lists the replicas and the sentinels, not the master.
+        ctl::controller c(
+            ex, s,
+            discovery::make_static(topology::from_lists(
+                {g->redis[1]->addr(), g->redis[2]->addr()},
+                {g->sentinels[0]->addr(), g->sentinels[1]->addr(), g->sentinels[2]->addr()})));
+        bool found = co_await c.async_discover(5s);
+        REQUIRE(found);
+        std::vector<std::string> notes;
+        for (int i = 0; i < 6; ++i) {
+          auto rep = co_await c.async_pass("test");
+          CHECK(rep.plan.actions.empty());
+          notes = rep.plan.notes;
+          co_await net::async_sleep(500ms);
+        }
+        std::string all;
+        for (const auto& n : notes) all += n + "\n";
+        INFO(all);
+        CHECK_THAT(all, Catch::Contains("which discovery does not list, and it answers ROLE "
+                                        "master"));
+      }(&g),
+      30s);
+  CHECK(g.redis[0]->command({"ROLE"}).elements.at(0).str == "master");
+  for (int i : {1, 2}) CHECK(replicates(*g.redis[i], g.redis[0]->addr()));
+}

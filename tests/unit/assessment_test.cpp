@@ -105,8 +105,11 @@ TEST_CASE("assessment rules one case each", "[unit][assess]") {
        "quorum at risk"},
       {"sentinel not monitoring", [](group_state& g) { g.sentinels[1].master.reset(); },
        health::degraded, "does not monitor master_service"},
-      {"sentinels disagree", [](group_state& g) { g.sentinels[2] = sentinel_on(3, 6380, 5); },
+      {"sentinels disagree", [](group_state& g) { g.sentinels[2] = sentinel_on(3, 6380, 0); },
        health::degraded, "sentinels disagree"},
+      {"a newer config-epoch names a node that says replica",
+       [](group_state& g) { g.sentinels[2] = sentinel_on(3, 6380, 5); }, health::down,
+       "10.0.0.1:6380 answers ROLE replica"},
       {"ckquorum fails",
        [](group_state& g) {
          g.sentinels[0].quorum_ok = false;
@@ -147,18 +150,28 @@ TEST_CASE("assessment rules one case each", "[unit][assess]") {
   }
 }
 
-TEST_CASE("a majority of sentinels decides the master and epochs break ties", "[unit][assess]") {
+TEST_CASE("the newest config-epoch names the master and a majority decides within one",
+          "[unit][assess]") {
   auto g = healthy_group();
-  g.sentinels[2] = sentinel_on(3, 6380, 9);
+  g.sentinels[2] = sentinel_on(3, 6380, 0);  // re-pointed by hand: starts over at epoch 0
   auto a = assess(g, {});
-  CHECK(a.master == addr(6379));  // two of three
+  CHECK(a.master == addr(6379));  // two of three within epoch 0
   CHECK(a.sentinels_agreeing == 2);
+  CHECK(a.master_source == "sentinels");
 
-  // Split 1:1 (third sentinel unreachable): the higher config-epoch wins, without a majority.
-  g.sentinels[1].reachable = false;
+  // A failover's leader at a newer epoch is ahead; the two naming 6379 are behind.
+  g.sentinels[2] = sentinel_on(3, 6380, 9);
   a = assess(g, {});
   CHECK(a.master == addr(6380));
+  CHECK(a.sentinels_agreeing == 1);
   CHECK(a.master_source == "sentinel-epoch");
+
+  // Split 1:1 within one epoch (the third sentinel unreachable): nobody is the master.
+  g.sentinels[2] = sentinel_on(3, 6380, 0);
+  g.sentinels[1].reachable = false;
+  a = assess(g, {});
+  CHECK_FALSE(a.master);
+  CHECK(has_reason(a, "split within config-epoch 0"));
 
   // No sentinel at all: the single node saying ROLE master.
   auto lone = healthy_group();

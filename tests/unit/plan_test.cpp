@@ -261,6 +261,59 @@ TEST_CASE("plan: a sentinel on the wrong master is moved with REMOVE first", "[u
         "re-monitor on sentinel 3 10.0.0.1:26381 -> 10.0.0.1:6379 quorum 2");
 }
 
+TEST_CASE("plan: the agreed master comes from the one election", "[unit][plan]") {
+  // After a failover to redis 2: its leader names 2 at config-epoch 7, two sentinels are still
+  // behind on 1 (epoch 6), and 1 has already been turned into 2's replica.
+  world w;
+  w.in.observed.nodes = {replica_node(1, 2), master_node(2), replica_node(3, 2)};
+  w.in.observed.nodes[1].connected_replicas = 2;
+  w.in.observed.sentinels = {sentinel_on(1, 1), sentinel_on(2, 1), sentinel_on(3, 2)};
+  w.in.observed.sentinels[0].master->config_epoch = 6;
+  w.in.observed.sentinels[1].master->config_epoch = 6;
+  w.in.observed.sentinels[2].master->config_epoch = 7;
+  auto p = w.run();
+  CHECK(p.master == at(6380));
+  CHECK(p.actions.empty());  // the two behind are not re-pointed: Sentinel's hellos do that
+  CHECK(has_note(p, "the highest config-epoch 7 names it (1 of 3 sentinels)"));
+
+  // Once a majority names 2, a sentinel left on 1 is re-pointed.
+  w.in.observed.sentinels[1] = sentinel_on(2, 2);
+  w.in.observed.sentinels[1].master->config_epoch = 7;
+  p = w.run();
+  CHECK(p.rule == "d");
+  CHECK(described(p) == std::vector<std::string>{
+                            "re-monitor on sentinel 1 10.0.0.1:26379 -> 10.0.0.1:6380 quorum 2"});
+
+  // A newer epoch naming a node that says replica is no master: rule h leaves it to Sentinel
+  // while a node still says master.
+  world v;
+  v.healthy();
+  v.in.observed.sentinels[2] = sentinel_on(3, 2);
+  v.in.observed.sentinels[2].master->config_epoch = 3;
+  p = v.run();
+  CHECK(p.rule == "h");
+  CHECK(p.actions.empty());
+  CHECK(has_note(p, "the sentinels name 10.0.0.1:6380 (1 of 3)"));
+  CHECK(has_note(p, "does not say ROLE master"));
+
+  // Split 1:1 within one epoch (the third sentinel down): the previous pass's master stays,
+  // and the other sentinel is not re-pointed without a majority.
+  world s;
+  s.healthy();
+  s.in.observed.nodes[1] = master_node(2);
+  s.in.observed.sentinels[1] = sentinel_on(2, 2);
+  s.in.observed.sentinels[2].reachable = false;
+  s.mem.master = at(6379);
+  p = s.run();
+  CHECK(p.master == at(6379));
+  CHECK(p.actions.empty());  // neither node 2 demoted nor sentinel 2 re-pointed
+  CHECK(has_note(p, "no action until a majority names it"));
+  s.mem.master.reset();
+  p = s.run();
+  CHECK(p.rule == "h");
+  CHECK(has_note(p, "split within config-epoch 0"));
+}
+
 TEST_CASE("plan: stale sentinel entries after an IP change are reset one sentinel at a time",
           "[unit][plan]") {
   world w;
@@ -383,6 +436,34 @@ TEST_CASE("plan: no master for longer than failover-timeout promotes the replica
   auto off = w.run();
   CHECK(off.actions.empty());
   CHECK(has_note(off, "--no-promote"));
+}
+
+TEST_CASE("plan: a master that discovery omits but the sentinels name is never replaced",
+          "[unit][plan]") {
+  // lainlet lists only redis 2 and 3; the sentinels name redis 1, which still serves.
+  world w;
+  w.healthy();
+  w.in.discovered.redis.erase(1);
+  w.in.observed.nodes.erase(w.in.observed.nodes.begin());
+  w.cfg.failover_timeout = 3min;
+  w.mem.masterless_since = w.in.now - 4min;
+  w.in.named_undiscovered = master_node(1);
+  w.in.named_undiscovered->instance = 0;
+  auto p = w.run();
+  CHECK(p.rule == "h");
+  CHECK(p.actions.empty());
+  CHECK(has_note(p,
+                 "the sentinels name 10.0.0.1:6379, which discovery does not list, and it "
+                 "answers ROLE master"));
+  // Asked and not answering (or answering replica): the promotion goes ahead as before.
+  w.in.named_undiscovered->reachable = false;
+  p = w.run();
+  REQUIRE_FALSE(p.actions.empty());
+  CHECK(p.actions[0].what == kind::promote);
+  w.in.named_undiscovered = replica_node(1, 2);
+  p = w.run();
+  REQUIRE_FALSE(p.actions.empty());
+  CHECK(p.actions[0].what == kind::promote);
 }
 
 TEST_CASE("plan: replica safety settings are applied where they differ", "[unit][plan]") {

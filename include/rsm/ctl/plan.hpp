@@ -104,6 +104,9 @@ struct plan_input {
   std::optional<address> chosen_master;
   topology::group discovered;
   observe::group_state observed;
+  /// The master the sentinels name when discovery does not list it, observed on its own
+  /// (rule h never promotes while it answers ROLE master).
+  std::optional<observe::node_state> named_undiscovered;
   std::chrono::steady_clock::time_point now{};
 };
 

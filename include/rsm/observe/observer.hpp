@@ -24,6 +24,10 @@ struct settings {
 
 awaitable<group_state> async_observe(topology::group where, settings s);
 
+/// One node outside the discovered group (instance 0), observed as async_observe does: the
+/// controller asks the master the sentinels name when discovery does not list it.
+awaitable<node_state> async_observe_node(address a, settings s);
+
 /// Fills a node_state's fields from ROLE and INFO replies (sans-io; exposed for tests).
 void apply_node_replies(node_state& n, const resp::reply& role, const resp::reply& info);
 

@@ -5,6 +5,7 @@
 #include "rsm/redis/info.hpp"
 #include "rsm/redis/role.hpp"
 #include "rsm/sentinel/commands.hpp"
+#include "rsm/sentinel/election.hpp"
 
 #include <chrono>
 #include <map>
@@ -72,5 +73,11 @@ struct group_state {
   const node_state* node_at(const address& a) const;
   const node_state* node(int instance) const;
 };
+
+/// The election's input from one observation: a ballot per reachable sentinel, a ROLE answer
+/// per reachable node (master, busy while loading, else not master), and `known` sentinels
+/// (0: as many as were observed).
+sentinel::election election_of(const group_state& g, int known = 0,
+                               std::optional<address> incumbent = std::nullopt);
 
 }  // namespace rsm::observe
