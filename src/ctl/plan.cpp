@@ -402,7 +402,16 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
   std::size_t before_e = r.actions.size();
   for (const auto* n : reachable) {
     if (n == master) continue;
-    if (n->role.is_master()) {
+    if (n->role.is_master() && !same_history(*n, *master) && n->keys > master->keys) {
+      // Its offset says nothing against the master's, and a sync would wipe more keys than
+      // the master holds: only the operator may decide which dataset survives.
+      r.needs_operator = true;
+      r.notes.push_back("second master " + n->addr.to_string() + " holds " + held(*n) +
+                        " of another replication history, more than the master " +
+                        master->addr.to_string() + " (" + held(*master) +
+                        "): not demoting it; save its data, then REPLICAOF it by hand, or make "
+                        "it the master with SENTINEL FAILOVER");
+    } else if (n->role.is_master()) {
       r.actions.push_back(replicaof_action(
           *n, master->addr, "second master; demoting it (it held " + held(*n) + ")"));
     } else if (n->role.master != master->addr) {

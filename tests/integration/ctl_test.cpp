@@ -466,3 +466,36 @@ TEST_CASE(
   CHECK(g.redis[0]->command({"ROLE"}).elements.at(0).str == "master");
   for (int i : {1, 2}) CHECK(replicates(*g.redis[i], g.redis[0]->addr()));
 }
+
+TEST_CASE("ctl never demotes a node of another history holding more keys than the master",
+          "[integration][ctl]") {
+  test::group g;
+  for (int i = 0; i < 10; ++i) g.redis[0]->command({"SET", "ours:" + std::to_string(i), "1"});
+  // Another dataset listed by discovery as a fourth node (a reused address, the wrong app).
+  auto foreign = test::server_process::redis();
+  for (int i = 0; i < 50; ++i) foreign->command({"SET", "theirs:" + std::to_string(i), "1"});
+  run_with_deadline(
+      [](test::group* g, test::server_process* foreign) -> awaitable<void> {
+        auto ex = co_await asio::this_coro::executor;
+        ctl::controller c(
+            ex, fast_settings(),
+            discovery::make_static(topology::from_lists(
+                {g->redis[0]->addr(), g->redis[1]->addr(), g->redis[2]->addr(), foreign->addr()},
+                {g->sentinels[0]->addr(), g->sentinels[1]->addr(), g->sentinels[2]->addr()})));
+        bool found = co_await c.async_discover(5s);
+        REQUIRE(found);
+        for (int i = 0; i < 3; ++i) {
+          auto rep = co_await c.async_pass("test");
+          for (const auto& a : rep.plan.actions) CHECK(a.target != foreign->addr());
+          CHECK(rep.plan.needs_operator);
+          std::string notes;
+          for (const auto& n : rep.plan.notes) notes += n + "\n";
+          CHECK_THAT(notes,
+                     Catch::Contains("of another replication history, more than the master"));
+        }
+      }(&g, foreign.get()),
+      30s);
+  CHECK(foreign->command({"ROLE"}).elements.at(0).str == "master");
+  CHECK(foreign->command({"DBSIZE"}).integer == 50);
+  CHECK(g.redis[0]->command({"DBSIZE"}).integer == 10);
+}

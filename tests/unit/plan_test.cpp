@@ -207,13 +207,45 @@ TEST_CASE("plan: split brain with two masters demotes the one the sentinels do n
           "[unit][plan]") {
   world w;
   w.healthy();
+  w.in.observed.nodes[0].replication_id = std::string(40, 'a');
   w.in.observed.nodes[2] = master_node(3, 42, 77);
+  // Promoted by hand from a replica of redis 1: a new id, redis 1's as its previous one.
+  w.in.observed.nodes[2].replication_id = std::string(40, 'c');
+  w.in.observed.nodes[2].replication_id2 = std::string(40, 'a');
   auto p = w.run();
   CHECK(p.rule == "e");
   REQUIRE(p.actions.size() == 1);
   CHECK(p.actions[0].describe() == "replicaof redis 3 10.0.0.1:6381 -> 10.0.0.1:6379");
   CHECK(p.actions[0].reason.find("second master") != std::string::npos);
   CHECK(p.actions[0].reason.find("offset 77, 42 keys") != std::string::npos);
+}
+
+TEST_CASE("plan: a second master of another history holding more keys is never demoted",
+          "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.in.observed.nodes[0].replication_id = std::string(40, 'a');
+  w.in.observed.nodes[2] = master_node(3, 500, 77);  // the master has 10 keys
+  w.in.observed.nodes[2].replication_id = std::string(40, 'f');
+  auto p = w.run();
+  CHECK(p.actions.empty());
+  CHECK(p.needs_operator);
+  CHECK(has_note(p,
+                 "second master 10.0.0.1:6381 holds offset 77, 500 keys of another "
+                 "replication history, more than the master 10.0.0.1:6379"));
+  // Fewer keys than the master: demoted as any second master.
+  w.in.observed.nodes[2].keys = 3;
+  p = w.run();
+  CHECK_FALSE(p.needs_operator);
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].describe() == "replicaof redis 3 10.0.0.1:6381 -> 10.0.0.1:6379");
+  // The same history with more keys (it took writes in a split brain): Sentinel's rule, the
+  // sentinels' master wins.
+  w.in.observed.nodes[2].keys = 500;
+  w.in.observed.nodes[2].replication_id2 = std::string(40, 'a');
+  p = w.run();
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].what == kind::replicaof);
 }
 
 TEST_CASE("plan: a replica following the wrong master is pointed back", "[unit][plan]") {
