@@ -64,6 +64,7 @@ void add_discovery_options(option_set& set) {
 }
 
 std::unique_ptr<discovery::source> make_discovery(const values& v) {
+  const std::string ctl_proc = v.has("ctl-proc") ? v.text("ctl-proc") : "redis-ctl";
   auto redis = v.addr_list("redis");
   auto sentinels = v.addr_list("sentinels");
   auto file = v.text("topology");
@@ -82,7 +83,7 @@ std::unique_ptr<discovery::source> make_discovery(const values& v) {
     auto procs = lainlet::parse_procwatcher(ss.str());
     if (!procs) throw usage_error("--topology '" + file + "': " + procs.error().detail);
     return discovery::make_static(
-        topology::from_procs(*procs, v.text("redis-proc"), v.text("sentinel-proc")),
+        topology::from_procs(*procs, v.text("redis-proc"), v.text("sentinel-proc"), ctl_proc),
         "static --topology " + file);
   }
   discovery::lainlet_settings s;
@@ -90,6 +91,7 @@ std::unique_ptr<discovery::source> make_discovery(const values& v) {
   s.app = v.text("app");
   s.redis_proc = v.text("redis-proc");
   s.sentinel_proc = v.text("sentinel-proc");
+  s.ctl_proc = ctl_proc;
   return discovery::make_lainlet(std::move(s));
 }
 

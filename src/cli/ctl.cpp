@@ -37,6 +37,17 @@ option_set ctl_options() {
             "CONFIG SET min-replicas-to-write on every node (0: leave alone)", {}, "N")
       .text("min-replicas-max-lag", "10s", "CONFIG SET min-replicas-max-lag on every node", {},
             "DURATION")
+      .text("instance", "0",
+            "this controller's rank among the group's controllers: the lowest one whose "
+            "/status answers acts, the others stand by (0: unknown, always act)",
+            {"DEPLOYD_POD_INSTANCE_NO"}, "N")
+      .text("ctl-proc", "redis-ctl",
+            "procwatcher ProcName of the controllers (the standbys' peers)", {"PROC_CTL_NAME"},
+            "NAME")
+      .text("peers", "",
+            "every controller's --http-listen address in rank order, instead of lainlet's "
+            "controllers (static discovery)",
+            {}, "HOST:PORT,...")
       .text("http-listen", ":8091",
             "serve /status, /metrics, POST /pause, /resume, /choose-master (empty: off)", {},
             "HOST:PORT")
@@ -96,6 +107,10 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
   s.timeout = v.dur("timeout");
   s.sentinel_password = v.text("sentinel-password");
   s.dry_run = v.flag("dry-run");
+  s.instance = static_cast<int>(v.integer("instance", 0, 1000000));
+  s.peers = v.addr_list("peers");
+  if (!s.peers.empty() && (s.instance < 1 || s.instance > static_cast<int>(s.peers.size())))
+    throw usage_error("--peers needs --instance N, this controller's position in the list");
   bool once = v.flag("once");
   if (s.dry_run || once) {
     s.on_pass = [&out, dry = s.dry_run](const ctl::pass_report& p) { print_pass(out, p, dry); };
@@ -135,8 +150,14 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
     c.stop();
     if (http) http->stop();
   });
+  if (!http && (!s.peers.empty() || s.instance > 0)) {
+    log::warn("ctl",
+              "--http-listen is off: standbys cannot see this controller and may act "
+              "beside it");
+  }
   log::info("ctl", "starting",
             {{"master-name", s.cfg.master_name},
+             {"instance", std::to_string(s.instance)},
              {"interval", to_string(s.interval)},
              {"dry-run", s.dry_run ? "yes" : "no"}});
   rt.spawn("ctl", c.async_run());

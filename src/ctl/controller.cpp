@@ -1,6 +1,9 @@
 #include "rsm/ctl/controller.hpp"
 
+#include "rsm/json.hpp"
+#include "rsm/lainlet/http_client.hpp"
 #include "rsm/log.hpp"
+#include "rsm/net/gather.hpp"
 #include "rsm/net/timeout.hpp"
 #include "rsm/observe/observer.hpp"
 #include "rsm/observe/report.hpp"
@@ -38,6 +41,8 @@ struct controller::state {
   bool paused_forever = false;
   /// The operator's choice for rule b (POST /choose-master).
   std::optional<address> chosen_master;
+  /// Whether this controller acts (ctl/leadership.hpp); nothing until the first pass decides.
+  std::optional<leadership> lead;
   sentinel::follower_set followers{ex};
 
   bool is_paused() const {
@@ -104,6 +109,37 @@ const std::optional<observe::group_state>& controller::last_state() const {
   return state_->last_state;
 }
 
+namespace {
+
+// A peer's /status: answered (200), and whether it says it is the active controller.
+awaitable<std::pair<int, peer_answer>> ask_peer(peer p, duration timeout) {
+  peer_answer a;
+  auto r = co_await lainlet::async_get(p.addr, "/status", timeout);
+  if (r && r->status == 200) {
+    a.answered = true;
+    rapidjson::Document d;
+    if (!rsm::json::parse(d, r->body) && d.IsObject() && d.HasMember("role") &&
+        d["role"].IsString()) {
+      a.active = std::string_view(d["role"].GetString()) == "active";
+    }
+  }
+  co_return std::pair(p.instance, a);
+}
+
+awaitable<leadership> decide_now(const controller::state& st) {
+  static const std::map<int, address> none;
+  auto peers = peers_of(st.cfg.instance, st.group ? st.group->controllers : none, st.cfg.peers);
+  std::vector<awaitable<std::pair<int, peer_answer>>> asks;
+  for (const auto& p : peers) asks.push_back(ask_peer(p, st.cfg.timeout));
+  auto got = co_await net::async_gather(std::move(asks));
+  std::map<int, peer_answer> answers;
+  for (auto& g : got)
+    if (g) answers.insert(*g);
+  co_return decide_leadership(st.cfg.instance, peers, answers);
+}
+
+}  // namespace
+
 awaitable<pass_report> controller::async_pass(std::string trigger) {
   auto st = state_;
   pass_report rep;
@@ -111,6 +147,16 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
   rep.at = std::chrono::system_clock::now();
   rep.trigger = std::move(trigger);
   rep.paused = st->is_paused();
+  auto lead = co_await decide_now(*st);
+  if (!st->lead || st->lead->active != lead.active || st->lead->leader != lead.leader) {
+    if (lead.active) {
+      log::info("ctl", "acting", {{"why", lead.reason}});
+    } else {
+      log::warn("ctl", "standing by: another controller acts", {{"why", lead.reason}});
+    }
+  }
+  st->lead = lead;
+  rep.standby = !lead.active;
 
   plan_input in;
   in.discovery_ok = st->group.has_value();
@@ -136,15 +182,16 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
   for (const auto& n : rep.plan.notes)
     log::info("ctl", n, {{"rule", rep.plan.rule}, {"iteration", rep.number}});
   std::vector<action> done;
-  if (st->cfg.dry_run || rep.paused) {
+  if (st->cfg.dry_run || rep.paused || rep.standby) {
+    const std::string why = st->cfg.dry_run ? "dry run" : rep.paused ? "paused" : "standby";
     for (const auto& a : rep.plan.actions) {
-      log::info("ctl",
-                std::string(st->cfg.dry_run ? "dry-run" : "paused") + ", would " + a.describe(),
-                {{"rule", rep.plan.rule}, {"reason", a.reason}});
+      // A standby plans every pass what the active one does: at debug, not to double the log.
+      (rep.standby && !st->cfg.dry_run ? log::debug : log::info)(
+          "ctl", why + ", would " + a.describe(), {{"rule", rep.plan.rule}, {"reason", a.reason}});
       outcome o;
       o.act = a;
       o.result = outcome::status::skipped;
-      o.detail = st->cfg.dry_run ? "dry run" : "paused";
+      o.detail = why;
       o.at = std::chrono::system_clock::now();
       rep.outcomes.push_back(std::move(o));
     }
@@ -249,6 +296,16 @@ std::string controller::status_json() const {
     w.String(s.c_str(), static_cast<rapidjson::SizeType>(s.size()));
   };
   w.StartObject();
+  w.Key("role");
+  str(!st.lead ? "starting" : st.lead->active ? "active" : "standby");
+  w.Key("leader");
+  if (st.lead && st.lead->leader) {
+    str(st.lead->leader->addr.to_string());
+  } else {
+    w.Null();
+  }
+  w.Key("leadership");
+  str(st.lead ? st.lead->reason : std::string("no pass yet"));
   w.Key("paused");
   w.Bool(st.is_paused());
   w.Key("dry_run");
@@ -358,6 +415,9 @@ std::string controller::status_json() const {
 void controller::add_metrics(metrics::exposition& e) const {
   const auto& st = *state_;
   e.counter("rsm_ctl_passes_total", "Controller passes", {}, double(st.passes));
+  e.gauge("rsm_ctl_active",
+          "1 while this controller acts, 0 while it stands by for another (ctl/leadership.hpp)", {},
+          st.lead && !st.lead->active ? 0 : 1);
   e.gauge("rsm_ctl_needs_operator",
           "1 while the last pass found data in more than one replication history of a fresh "
           "group and chose no master (rsm ctl choose-master)",

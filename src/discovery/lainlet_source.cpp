@@ -126,7 +126,8 @@ class lainlet_source final : public source {
       problem(procs.error().detail + " (keeping the last good snapshot)");
       return std::nullopt;
     }
-    auto g = topology::from_procs(*procs, settings_.redis_proc, settings_.sentinel_proc);
+    auto g = topology::from_procs(*procs, settings_.redis_proc, settings_.sentinel_proc,
+                                  settings_.ctl_proc);
     if (last_) {
       if (auto why = topology::implausible(*last_, g)) {
         problem(*why + " (keeping the last good snapshot)");

@@ -45,6 +45,10 @@ std::string group::describe() const {
   describe_map(out, redis);
   out += " sentinels";
   describe_map(out, sentinels);
+  if (!controllers.empty()) {
+    out += " controllers";
+    describe_map(out, controllers);
+  }
   return out;
 }
 
@@ -58,7 +62,7 @@ std::string change::describe() const {
 }
 
 group from_procs(const std::vector<lainlet::proc>& procs, std::string_view redis_proc,
-                 std::string_view sentinel_proc) {
+                 std::string_view sentinel_proc, std::string_view ctl_proc) {
   group g;
   for (const auto& p : procs) {
     if (p.ip.empty() || p.port <= 0 || p.port > 65535) continue;
@@ -67,6 +71,8 @@ group from_procs(const std::vector<lainlet::proc>& procs, std::string_view redis
       g.redis[p.instance] = std::move(a);
     } else if (p.name == sentinel_proc) {
       g.sentinels[p.instance] = std::move(a);
+    } else if (p.name == ctl_proc) {
+      g.controllers[p.instance] = std::move(a);
     }
   }
   return g;

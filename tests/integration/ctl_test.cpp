@@ -11,6 +11,7 @@
 
 #include <boost/asio/read.hpp>
 
+#include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
 #include <memory>
@@ -498,4 +499,76 @@ TEST_CASE("ctl never demotes a node of another history holding more keys than th
   CHECK(foreign->command({"ROLE"}).elements.at(0).str == "master");
   CHECK(foreign->command({"DBSIZE"}).integer == 50);
   CHECK(g.redis[0]->command({"DBSIZE"}).integer == 10);
+}
+
+namespace {
+
+// The "role" a controller's /status reports ("" when it does not answer).
+std::string ctl_role(const address& http) {
+  auto r = test::run_program(
+      {"curl", "-s", "--max-time", "2", "http://" + http.to_string() + "/status"});
+  rapidjson::Document d;
+  d.Parse(r.out.c_str());
+  if (d.HasParseError() || !d.IsObject() || !d.HasMember("role")) return {};
+  return d["role"].GetString();
+}
+
+std::size_t count_of(const std::string& text, std::string_view needle) {
+  std::size_t n = 0;
+  for (auto p = text.find(needle); p != std::string::npos; p = text.find(needle, p + 1)) ++n;
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE(
+    "two controllers: one acts, the standby only observes, and takes over when the "
+    "active one dies",
+    "[integration][ctl]") {
+  test::group g;
+  address http1{"127.0.0.1", test::free_port()}, http2{"127.0.0.1", test::free_port()};
+  auto peers = http1.to_string() + "," + http2.to_string();
+  auto ctl_argv = [&](int instance, const address& http) {
+    std::vector<std::string> argv = {
+        k_rsm,          "ctl", "--instance",         std::to_string(instance),
+        "--peers",      peers, "--http-listen",      http.to_string(),
+        "--interval",   "1s",  "--timeout",          "500ms",
+        "--down-after", "1s",  "--failover-timeout", "5s"};
+    for (auto& a : g.discovery_args()) argv.push_back(a);
+    return argv;
+  };
+  // 2 starts alone and acts; 1 comes back, waits for 2 to stand by, then acts.
+  auto ctl2 = std::make_unique<test::child_process>(ctl_argv(2, http2));
+  REQUIRE(eventually([&] { return ctl_role(http2) == "active"; }, 10s));
+  auto ctl1 = std::make_unique<test::child_process>(ctl_argv(1, http1));
+  REQUIRE(eventually([&] { return ctl_role(http1) == "active"; }, 10s));
+  CHECK(ctl_role(http2) == "standby");
+  INFO("ctl 1:\n" << ctl1->stderr_text());
+
+  // A repair and a failover in the middle: only 1 acts.
+  g.sentinels[2]->command({"SENTINEL", "REMOVE", g.master_name});
+  CHECK(eventually([&] { return monitored(*g.sentinels[2], g.master_name).has_value(); }, 15s));
+  auto old = g.current_master();
+  g.sentinels[0]->command({"SENTINEL", "FAILOVER", g.master_name});
+  CHECK(eventually([&] { return g.current_master() != old; }, 20s));
+  g.await_settled(g.current_master());
+  g.sentinels[1]->command({"SENTINEL", "REMOVE", g.master_name});
+  CHECK(eventually([&] { return monitored(*g.sentinels[1], g.master_name).has_value(); }, 15s));
+  auto log1 = ctl1->stderr_text();
+  auto log2 = ctl2->stderr_text();
+  INFO("ctl 2:\n" << log2);
+  CHECK(count_of(log1, "done: monitor on sentinel") >= 2);
+  CHECK(count_of(log2, "done:") == 0);
+  CHECK(ctl_role(http2) == "standby");
+
+  // 1 dies: 2 acts within its next pass or two (interval 1 s + timeout 0.5 s).
+  auto killed_at = std::chrono::steady_clock::now();
+  ctl1->stop(SIGKILL, 5s);
+  REQUIRE(eventually([&] { return ctl_role(http2) == "active"; }, 10s));
+  auto took = std::chrono::steady_clock::now() - killed_at;
+  CHECK(took < 4s);
+  g.sentinels[0]->command({"SENTINEL", "REMOVE", g.master_name});
+  CHECK(eventually([&] { return monitored(*g.sentinels[0], g.master_name).has_value(); }, 15s));
+  CHECK(count_of(ctl2->stderr_text(), "done: monitor on sentinel") >= 1);
+  CHECK(ctl2->stop() == 0);
 }

@@ -7,6 +7,7 @@
 ///   every --interval ────┘                     │            │              │
 ///                                              └──── /status, /metrics, logs ┘
 #include "rsm/ctl/act.hpp"
+#include "rsm/ctl/leadership.hpp"
 #include "rsm/ctl/plan.hpp"
 #include "rsm/discovery/source.hpp"
 #include "rsm/metrics/prometheus.hpp"
@@ -27,6 +28,11 @@ struct settings {
   duration interval{std::chrono::seconds(10)};
   duration timeout{std::chrono::seconds(2)};
   bool dry_run = false;
+  /// This controller's rank among the group's controllers (lainlet's InstanceNo; 0: unknown,
+  /// then it always acts), and the controllers' HTTP addresses by rank when discovery does
+  /// not list them (--peers). See ctl/leadership.hpp.
+  int instance = 0;
+  std::vector<address> peers;
   /// Called after every pass (the CLI prints dry-run plans with it).
   std::function<void(const struct pass_report&)> on_pass;
 };
@@ -40,6 +46,8 @@ struct pass_report {
   std::vector<outcome> outcomes;
   observe::assessment assessment;
   bool paused = false;
+  /// Another controller acts: this pass observed and planned only.
+  bool standby = false;
 };
 
 class controller {

@@ -53,6 +53,7 @@ struct lainlet_settings {
   std::string app = "redis-service-sm";
   std::string redis_proc = "redis";
   std::string sentinel_proc = "redis-sentinel";
+  std::string ctl_proc = "redis-ctl";
   /// Asked of lainlet; silence longer than 3 heartbeats means a dead stream.
   std::chrono::seconds heartbeat{5};
   duration connect_timeout{std::chrono::seconds(3)};

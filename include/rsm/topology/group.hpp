@@ -18,6 +18,9 @@ std::string_view to_string(role r);
 struct group {
   std::map<int, address> redis;
   std::map<int, address> sentinels;
+  /// The controllers' HTTP addresses (`redis-ctl` procs): who else may act on the group.
+  /// Not part of diff(): they are not nodes of the group.
+  std::map<int, address> controllers;
 
   friend bool operator==(const group&, const group&) = default;
   /// "redis 1=10.0.0.1:6379 2=... sentinels 1=..." for logs.
@@ -39,10 +42,10 @@ struct change {
 };
 std::string_view to_string(change::kind k);
 
-/// Procs named `redis_proc` / `sentinel_proc` with an IP and a port; others are skipped (an
-/// instance without an address yet, the controller, ...).
+/// Procs named `redis_proc` / `sentinel_proc` / `ctl_proc` with an IP and a port; others are
+/// skipped (an instance without an address yet, a portal, ...).
 group from_procs(const std::vector<lainlet::proc>& procs, std::string_view redis_proc,
-                 std::string_view sentinel_proc);
+                 std::string_view sentinel_proc, std::string_view ctl_proc = "redis-ctl");
 
 /// Static lists: instance numbers are positions, from 1.
 group from_lists(const std::vector<address>& redis, const std::vector<address>& sentinels);
