@@ -29,6 +29,8 @@ option_set ctl_options() {
       .flag("dry-run", "observe and print each pass's plan without acting")
       .flag("once", "run one pass, print it, and exit")
       .flag("no-promote", "never promote a replica when Sentinel cannot elect one")
+      .flag("no-group-marker",
+            "do not load the group marker (function library rsm_group_<id>) on the master")
       .text("choose-master", "",
             "the master of a fresh group whose nodes hold data of unrelated histories (the "
             "controller never chooses one then; also POST /choose-master?addr=)",
@@ -99,6 +101,7 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
   s.cfg.failover_timeout = v.dur("failover-timeout");
   s.cfg.password = v.text("password");
   s.cfg.no_promote = v.flag("no-promote");
+  s.cfg.group_marker = !v.flag("no-group-marker");
   s.cfg.min_replicas_to_write = static_cast<int>(v.integer("min-replicas-to-write", 0, 1000));
   s.cfg.min_replicas_max_lag = v.dur("min-replicas-max-lag");
   s.interval = v.dur("interval");

@@ -171,6 +171,24 @@ awaitable<step> do_config_set(action a, act_settings s) {
   co_return step{outcome::status::done, "OK"};
 }
 
+awaitable<step> do_mark_group(action a, act_settings s) {
+  auto pre = co_await check_master(a.master, s);
+  if (pre.status != outcome::status::done) co_return pre;
+  auto c = co_await redis::connection::async_connect(
+      redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
+  if (!c) co_return failed(c.error());
+  auto listed = co_await c->async_exec(
+      resp::command{"FUNCTION", "LIST", "LIBRARYNAME", observe::group_marker_library("*")});
+  if (!listed) co_return failed(listed.error());
+  if (auto id = observe::group_marker_in(*listed); !id.empty())
+    co_return step{outcome::status::skipped, "already marked " + id};
+  auto r = co_await c->async_exec(
+      resp::command{"FUNCTION", "LOAD", observe::group_marker_code(a.value)});
+  if (!r) co_return failed(r.error());
+  if (r->is_error()) co_return step{outcome::status::failed, r->str};
+  co_return step{outcome::status::done, "OK"};
+}
+
 awaitable<result<step>> dispatch(action a, act_settings s) {
   switch (a.what) {
     case action::kind::replicaof:
@@ -185,6 +203,8 @@ awaitable<result<step>> dispatch(action a, act_settings s) {
       co_return co_await do_failover(a, s);
     case action::kind::config_set:
       co_return co_await do_config_set(a, s);
+    case action::kind::mark_group:
+      co_return co_await do_mark_group(a, s);
   }
   co_return step{outcome::status::failed, "unknown action"};
 }

@@ -9,6 +9,9 @@
 #include "rsm/observe/report.hpp"
 #include "rsm/sentinel/follower.hpp"
 
+#include <cstdio>
+#include <random>
+
 #include <rapidjson/document.h>
 #include <rapidjson/stringbuffer.h>
 #include <rapidjson/writer.h>
@@ -43,6 +46,19 @@ struct controller::state {
   std::optional<address> chosen_master;
   /// Whether this controller acts (ctl/leadership.hpp); nothing until the first pass decides.
   std::optional<leadership> lead;
+  /// The marker id this controller gives a group whose master carries none (rule j).
+  std::string new_group_id = random_group_id();
+
+  static std::string random_group_id() {
+    std::random_device rd;
+    std::string id;
+    for (int i = 0; i < 4; ++i) {
+      char buf[9];
+      std::snprintf(buf, sizeof buf, "%08x", rd());
+      id += buf;
+    }
+    return id;
+  }
   sentinel::follower_set followers{ex};
 
   bool is_paused() const {
@@ -162,6 +178,7 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
   in.discovery_ok = st->group.has_value();
   if (st->group) in.discovered = *st->group;
   in.chosen_master = st->chosen_master;
+  in.new_group_id = st->new_group_id;
   observe::settings os;
   os.master_name = st->cfg.cfg.master_name;
   os.password = st->cfg.cfg.password;
@@ -365,6 +382,10 @@ std::string controller::status_json() const {
     w.Key("notes");
     w.StartArray();
     for (const auto& n : st.last->plan.notes) str(n);
+    w.EndArray();
+    w.Key("foreign");
+    w.StartArray();
+    for (const auto& a : st.last->plan.foreign) str(a.to_string());
     w.EndArray();
     w.Key("actions");
     w.StartArray();

@@ -19,6 +19,8 @@ std::string_view to_string(action::kind k) {
       return "sentinel-failover";
     case action::kind::config_set:
       return "config-set";
+    case action::kind::mark_group:
+      return "mark-group";
   }
   return "?";
 }
@@ -39,22 +41,14 @@ std::string action::describe() const {
       return "sentinel-failover via sentinel " + who;
     case kind::config_set:
       return "config-set redis " + who + " " + key + " " + value;
+    case kind::mark_group:
+      return "mark-group redis " + who + " " + observe::group_marker_library(value);
   }
   return "?";
 }
 
 std::string action::flap_key() const {
   return std::string(to_string(what)) + " " + target.to_string() + (key.empty() ? "" : " " + key);
-}
-
-bool same_history(const observe::node_state& a, const observe::node_state& b) {
-  auto known = [](const std::string& id) {
-    return !id.empty() && id.find_first_not_of('0') != std::string::npos;
-  };
-  if (!known(a.replication_id) || !known(b.replication_id)) return false;
-  return a.replication_id == b.replication_id ||
-         (known(a.replication_id2) && a.replication_id2 == b.replication_id) ||
-         (known(b.replication_id2) && b.replication_id2 == a.replication_id);
 }
 
 int effective_quorum(const config& cfg, std::size_t sentinels) {
@@ -402,6 +396,18 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
   std::size_t before_e = r.actions.size();
   for (const auto* n : reachable) {
     if (n == master) continue;
+    if (observe::foreign_to(*n, *master)) {
+      // Another dataset (a reused address, the wrong app in discovery): never synced over.
+      r.foreign.push_back(n->addr);
+      r.notes.push_back(
+          "redis " + std::to_string(n->instance) + " " + n->addr.to_string() +
+          " is not of this group (" + held(*n) + ", no replication history shared with the master" +
+          (master->group_marker.empty()
+               ? std::string()
+               : ", no marker " + observe::group_marker_library(master->group_marker)) +
+          "): left alone");
+      continue;
+    }
     if (n->role.is_master() && !same_history(*n, *master) && n->keys > master->keys) {
       // Its offset says nothing against the master's, and a sync would wipe more keys than
       // the master holds: only the operator may decide which dataset survives.
@@ -457,6 +463,7 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
     auto lag = std::to_string(
         std::chrono::duration_cast<std::chrono::seconds>(cfg.min_replicas_max_lag).count());
     for (const auto* n : reachable) {
+      if (observe::foreign_to(*n, *master)) continue;
       for (const auto& [k, v] :
            {std::pair<std::string, std::string>{"min-replicas-to-write",
                                                 std::to_string(cfg.min_replicas_to_write)},
@@ -475,6 +482,22 @@ plan_result plan(const plan_input& in, const config& cfg, const memory& mem) {
       }
     }
     if (r.rule.empty() && r.actions.size() > before_i) r.rule = "i";
+  }
+
+  // j. The group marker, once all else is in order: on the master, whence it replicates.
+  if (cfg.group_marker && r.actions.empty() && master->group_marker.empty() &&
+      master->has_functions && !in.new_group_id.empty()) {
+    action a;
+    a.what = action::kind::mark_group;
+    a.target = master->addr;
+    a.instance = master->instance;
+    a.master = master->addr;
+    a.value = in.new_group_id;
+    a.reason =
+        "the master carries no group marker: mark the group (replicates to every "
+        "replica, tells this group's nodes from a foreign dataset)";
+    r.rule = "j";
+    r.actions.push_back(std::move(a));
   }
   apply_anti_flap(r, in, cfg, mem);
   return r;

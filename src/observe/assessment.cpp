@@ -124,6 +124,12 @@ assessment assess(const group_state& g, const assess_settings& s) {
       degraded.push_back(who + " unreachable: " + n.error);
       continue;
     }
+    if (master && master->is_master() && foreign_to(n, *master)) {
+      ++a.foreign_nodes;
+      degraded.push_back(who + " holds " + std::to_string(n.keys) +
+                         " keys of another group (no shared replication history or marker)");
+      continue;
+    }
     if (n.role.is_master()) {
       degraded.push_back(who + " is a second master");
       continue;

@@ -8,6 +8,43 @@
 
 namespace rsm::observe {
 
+bool same_history(const node_state& a, const node_state& b) {
+  auto known = [](const std::string& id) {
+    return !id.empty() && id.find_first_not_of('0') != std::string::npos;
+  };
+  if (!known(a.replication_id) || !known(b.replication_id)) return false;
+  return a.replication_id == b.replication_id ||
+         (known(a.replication_id2) && a.replication_id2 == b.replication_id) ||
+         (known(b.replication_id2) && b.replication_id2 == a.replication_id);
+}
+
+std::string group_marker_library(std::string_view id) {
+  return std::string(k_group_library_prefix) + std::string(id);
+}
+
+std::string group_marker_code(std::string_view id) {
+  auto name = group_marker_library(id);
+  return "#!lua name=" + name + "\nredis.register_function{function_name='" + name +
+         "', callback=function() return '" + std::string(id) + "' end, flags={'no-writes'}}";
+}
+
+std::string group_marker_in(const resp::reply& function_list) {
+  if (!function_list.is_array()) return {};
+  for (const auto& lib : function_list.elements) {
+    const auto& f = lib.elements;  // library_name, NAME, engine, ..., as a flat map
+    for (std::size_t i = 0; i + 1 < f.size(); i += 2) {
+      if (f[i].str == "library_name" && f[i + 1].str.starts_with(k_group_library_prefix))
+        return f[i + 1].str.substr(k_group_library_prefix.size());
+    }
+  }
+  return {};
+}
+
+bool foreign_to(const node_state& n, const node_state& master) {
+  if (n.keys == 0 || same_history(n, master)) return false;
+  return master.group_marker.empty() || n.group_marker != master.group_marker;
+}
+
 sentinel::election election_of(const group_state& g, int known, std::optional<address> incumbent) {
   sentinel::election e;
   e.known = known > 0 ? known : static_cast<int>(g.sentinels.size());
@@ -97,6 +134,8 @@ awaitable<result<node_state>> observe_node_unbounded(int instance, address a, st
   std::vector<resp::command> cmds;
   cmds.emplace_back("ROLE");
   cmds.emplace_back("INFO");
+  // Redis before 7 answers an error: no functions, no marker.
+  cmds.emplace_back("FUNCTION", "LIST", "LIBRARYNAME", group_marker_library("*"));
   for (const auto& k : config_keys) cmds.emplace_back("CONFIG", "GET", k);
   auto r = co_await c->async_exec(std::move(cmds));
   if (!r) {
@@ -104,7 +143,9 @@ awaitable<result<node_state>> observe_node_unbounded(int instance, address a, st
     co_return n;
   }
   apply_node_replies(n, (*r)[0], (*r)[1]);
-  for (std::size_t i = 2; i < r->size(); ++i) {
+  n.has_functions = (*r)[2].is_array();
+  n.group_marker = group_marker_in((*r)[2]);
+  for (std::size_t i = 3; i < r->size(); ++i) {
     const auto& e = (*r)[i].elements;
     for (std::size_t j = 0; j + 1 < e.size(); j += 2) n.config[e[j].str] = e[j + 1].str;
   }

@@ -393,6 +393,9 @@ void add_metrics(metrics::exposition& e, const group_state& g, const assessment&
   e.gauge("rsm_group_master_known", "1 when a master is known", {}, a.master ? 1 : 0);
   e.gauge("rsm_group_sentinels_agreeing", "Sentinels naming the master", {}, a.sentinels_agreeing);
   e.gauge("rsm_group_sentinels_known", "Sentinels discovered", {}, a.sentinels_known);
+  e.gauge("rsm_group_foreign_nodes",
+          "Discovered nodes holding data of another group, left alone (docs/ctl.md)", {},
+          a.foreign_nodes);
 }
 
 }  // namespace rsm::observe

@@ -5,6 +5,7 @@
 #include "rsm/lainlet/procwatcher.hpp"
 #include "rsm/metrics/prometheus.hpp"
 #include "rsm/net/timeout.hpp"
+#include "rsm/observe/state.hpp"
 #include "support/deadline.hpp"
 #include "support/group.hpp"
 #include "support/process.hpp"
@@ -33,6 +34,7 @@ ctl::settings fast_settings() {
   s.cfg.flap_window = 500ms;
   s.interval = 1s;
   s.timeout = 1s;
+  s.cfg.group_marker = false;  // rule j has a test of its own; the others count actions
   return s;
 }
 
@@ -468,37 +470,56 @@ TEST_CASE(
   for (int i : {1, 2}) CHECK(replicates(*g.redis[i], g.redis[0]->addr()));
 }
 
-TEST_CASE("ctl never demotes a node of another history holding more keys than the master",
+TEST_CASE("ctl marks its group and leaves a node of another group with data untouched",
           "[integration][ctl]") {
   test::group g;
   for (int i = 0; i < 10; ++i) g.redis[0]->command({"SET", "ours:" + std::to_string(i), "1"});
-  // Another dataset listed by discovery as a fourth node (a reused address, the wrong app).
+  // Another dataset listed by discovery as a fourth node (a reused address, the wrong app),
+  // with fewer keys than the master: nothing but its identity protects it.
   auto foreign = test::server_process::redis();
-  for (int i = 0; i < 50; ++i) foreign->command({"SET", "theirs:" + std::to_string(i), "1"});
+  for (int i = 0; i < 5; ++i) foreign->command({"SET", "theirs:" + std::to_string(i), "1"});
+  auto marker_of = [](const test::server_process& s) {
+    return observe::group_marker_in(
+        s.command({"FUNCTION", "LIST", "LIBRARYNAME", observe::group_marker_library("*")}));
+  };
   run_with_deadline(
       [](test::group* g, test::server_process* foreign) -> awaitable<void> {
         auto ex = co_await asio::this_coro::executor;
+        auto s = fast_settings();
+        s.cfg.group_marker = true;
         ctl::controller c(
-            ex, fast_settings(),
+            ex, s,
             discovery::make_static(topology::from_lists(
                 {g->redis[0]->addr(), g->redis[1]->addr(), g->redis[2]->addr(), foreign->addr()},
                 {g->sentinels[0]->addr(), g->sentinels[1]->addr(), g->sentinels[2]->addr()})));
         bool found = co_await c.async_discover(5s);
         REQUIRE(found);
-        for (int i = 0; i < 3; ++i) {
+        bool marked = false;
+        for (int i = 0; i < 4; ++i) {
           auto rep = co_await c.async_pass("test");
-          for (const auto& a : rep.plan.actions) CHECK(a.target != foreign->addr());
-          CHECK(rep.plan.needs_operator);
-          std::string notes;
-          for (const auto& n : rep.plan.notes) notes += n + "\n";
-          CHECK_THAT(notes,
-                     Catch::Contains("of another replication history, more than the master"));
+          for (const auto& a : rep.plan.actions) {
+            CHECK(a.target != foreign->addr());
+            marked = marked || a.what == ctl::action::kind::mark_group;
+          }
+          CHECK(rep.plan.foreign == std::vector<address>{foreign->addr()});
+          CHECK(rep.assessment.foreign_nodes == 1);
         }
+        CHECK(marked);
       }(&g, foreign.get()),
       30s);
   CHECK(foreign->command({"ROLE"}).elements.at(0).str == "master");
-  CHECK(foreign->command({"DBSIZE"}).integer == 50);
+  CHECK(foreign->command({"DBSIZE"}).integer == 5);
+  CHECK(marker_of(*foreign).empty());
+  // The marker is on the master, replicated to every replica, and no key.
+  auto id = marker_of(*g.redis[0]);
+  REQUIRE_FALSE(id.empty());
   CHECK(g.redis[0]->command({"DBSIZE"}).integer == 10);
+  for (int i : {1, 2}) {
+    CHECK(eventually([&] { return marker_of(*g.redis[i]) == id; }));
+  }
+  // FLUSHALL does not erase it.
+  g.redis[0]->command({"FLUSHALL"});
+  CHECK(marker_of(*g.redis[0]) == id);
 }
 
 namespace {
@@ -543,6 +564,8 @@ TEST_CASE(
   auto ctl1 = std::make_unique<test::child_process>(ctl_argv(1, http1));
   REQUIRE(eventually([&] { return ctl_role(http1) == "active"; }, 10s));
   CHECK(ctl_role(http2) == "standby");
+  // What 2 did while alone (marking the group) is before this; from here on it stands by.
+  auto standby_from = ctl2->stderr_text().size();
   INFO("ctl 1:\n" << ctl1->stderr_text());
 
   // A repair and a failover in the middle: only 1 acts.
@@ -555,7 +578,7 @@ TEST_CASE(
   g.sentinels[1]->command({"SENTINEL", "REMOVE", g.master_name});
   CHECK(eventually([&] { return monitored(*g.sentinels[1], g.master_name).has_value(); }, 15s));
   auto log1 = ctl1->stderr_text();
-  auto log2 = ctl2->stderr_text();
+  auto log2 = ctl2->stderr_text().substr(standby_from);
   INFO("ctl 2:\n" << log2);
   CHECK(count_of(log1, "done: monitor on sentinel") >= 2);
   CHECK(count_of(log2, "done:") == 0);

@@ -99,6 +99,14 @@ TEST_CASE("assessment rules one case each", "[unit][assess]") {
        "lags 60s"},
       {"second master", [](group_state& g) { g.nodes[2] = master_node(3, 6381); }, health::degraded,
        "second master"},
+      {"a node of another group",
+       [](group_state& g) {
+         g.nodes[0].replication_id = std::string(40, 'a');
+         g.nodes[2] = master_node(3, 6381);
+         g.nodes[2].replication_id = std::string(40, 'f');
+         g.nodes[2].keys = 5;
+       },
+       health::degraded, "redis 3 10.0.0.1:6381 holds 5 keys of another group"},
       {"wrong master", [](group_state& g) { g.nodes[2].role.master = addr(7000); },
        health::degraded, "replicates 10.0.0.1:7000"},
       {"sentinel down", [](group_state& g) { g.sentinels[2].reachable = false; }, health::degraded,

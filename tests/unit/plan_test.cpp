@@ -24,6 +24,9 @@ observe::node_state master_node(int inst, long long keys = 10, long long offset 
   n.keys = keys;
   n.repl_offset = offset;
   n.run_id = "run-" + std::to_string(inst);
+  n.replication_id = std::string(40, 'a');  // one group: one history
+  n.has_functions = true;
+  n.group_marker = "g1";
   return n;
 }
 
@@ -246,6 +249,83 @@ TEST_CASE("plan: a second master of another history holding more keys is never d
   p = w.run();
   REQUIRE(p.actions.size() == 1);
   CHECK(p.actions[0].what == kind::replicaof);
+}
+
+TEST_CASE("plan: a node of another group is left alone and the marker tells ours apart",
+          "[unit][plan]") {
+  world w;
+  w.healthy();
+  // A standalone node with data of its own (a reused address, the wrong app in discovery).
+  auto stranger = master_node(3, 5, 900);
+  stranger.replication_id = std::string(40, 'f');
+  stranger.group_marker.clear();
+  w.in.observed.nodes[2] = stranger;
+  auto p = w.run();
+  CHECK(p.actions.empty());
+  CHECK(p.foreign == std::vector<address>{at(6381)});
+  CHECK(has_note(p,
+                 "redis 3 10.0.0.1:6381 is not of this group (offset 900, 5 keys, no "
+                 "replication history shared with the master, no marker rsm_group_g1): left "
+                 "alone"));
+  // The same as a replica of some other master: left alone too (no REPLICAOF over its data).
+  w.in.observed.nodes[2] = replica_node(3, 9, 5, 900);
+  w.in.observed.nodes[2].replication_id = std::string(40, 'f');
+  w.in.observed.nodes[2].group_marker = "g7";
+  p = w.run();
+  CHECK(p.actions.empty());
+  CHECK(p.foreign.size() == 1);
+  // Replica safety settings are not pushed to it either.
+  w.cfg.min_replicas_to_write = 1;
+  p = w.run();
+  for (const auto& a : p.actions) CHECK(a.target != at(6381));
+
+  // Our old master, restarted from its RDB as a master: a new replication id, but our marker.
+  world o;
+  o.healthy();
+  o.in.observed.nodes[2] = master_node(3, 5, 0);
+  o.in.observed.nodes[2].replication_id = std::string(40, 'e');
+  p = o.run();
+  CHECK(p.foreign.empty());
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].describe() == "replicaof redis 3 10.0.0.1:6381 -> 10.0.0.1:6379");
+
+  // An empty node is never foreign: a sync loses nothing.
+  o.in.observed.nodes[2].group_marker.clear();
+  o.in.observed.nodes[2].keys = 0;
+  p = o.run();
+  CHECK(p.foreign.empty());
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].what == kind::replicaof);
+}
+
+TEST_CASE("plan: a master without the group marker gets one when all else is in order",
+          "[unit][plan]") {
+  world w;
+  w.healthy();
+  w.in.new_group_id = "n3w";
+  for (auto& n : w.in.observed.nodes) n.group_marker.clear();
+  auto p = w.run();
+  CHECK(p.rule == "j");
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].describe() == "mark-group redis 1 10.0.0.1:6379 rsm_group_n3w");
+  CHECK(p.actions[0].master == at(6379));  // its ROLE is re-checked before
+  // Not while anything else needs doing, nor on a Redis without functions.
+  w.in.observed.nodes[2].role.master = at(7000);
+  p = w.run();
+  CHECK(p.rule == "e");
+  for (const auto& a : p.actions) CHECK(a.what != kind::mark_group);
+  w.healthy();
+  for (auto& n : w.in.observed.nodes) {
+    n.group_marker.clear();
+    n.has_functions = false;
+  }
+  CHECK(w.run().actions.empty());
+  // A marked master needs nothing, and --no-group-marker marks none.
+  w.healthy();
+  CHECK(w.run().actions.empty());
+  for (auto& n : w.in.observed.nodes) n.group_marker.clear();
+  w.cfg.group_marker = false;
+  CHECK(w.run().actions.empty());
 }
 
 TEST_CASE("plan: a replica following the wrong master is pointed back", "[unit][plan]") {

@@ -49,6 +49,8 @@ struct config {
   /// The nodes' password; also given to the sentinels as auth-pass.
   std::string password;
   bool no_promote = false;
+  /// Rule j: mark the group with a function library on the master (observe::foreign_to).
+  bool group_marker = true;
   int min_replicas_to_write = 0;
   duration min_replicas_max_lag{std::chrono::seconds(10)};
   /// Anti-flap: the same action on the same target waits at least this long.
@@ -63,6 +65,7 @@ struct action {
     sentinel_reset,     // SENTINEL RESET name, then wait until it re-learned the group
     sentinel_failover,  // SENTINEL FAILOVER name
     config_set,         // CONFIG SET key value on a redis node
+    mark_group,         // FUNCTION LOAD the group marker (value: its id) on the master
   };
   kind what = kind::replicaof;
   /// The node or sentinel acted upon.
@@ -104,6 +107,8 @@ struct plan_input {
   std::optional<address> chosen_master;
   topology::group discovered;
   observe::group_state observed;
+  /// The marker id the controller gives a group whose master carries none (rule j).
+  std::string new_group_id;
   /// The master the sentinels name when discovery does not list it, observed on its own
   /// (rule h never promotes while it answers ROLE master).
   std::optional<observe::node_state> named_undiscovered;
@@ -120,11 +125,11 @@ struct plan_result {
   std::optional<address> master;
   /// Rule b found data in more than one history: only the operator can choose a master.
   bool needs_operator = false;
+  /// Nodes of another group (observe::foreign_to the master), left alone.
+  std::vector<address> foreign;
 };
 
-/// Whether the replication offsets of `a` and `b` count along one history (Redis's PSYNC
-/// rule): the same replication id, or one's previous id (replid2) is the other's id.
-bool same_history(const observe::node_state& a, const observe::node_state& b);
+using observe::same_history;
 
 plan_result plan(const plan_input& in, const config& cfg, const memory& mem);
 

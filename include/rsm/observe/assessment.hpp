@@ -40,6 +40,8 @@ struct assessment {
   std::string master_source;
   /// Sentinels naming the master, sentinels known, and the majority needed.
   int sentinels_agreeing = 0;
+  /// Discovered nodes of another group (observe::foreign_to the master).
+  int foreign_nodes = 0;
   int sentinels_known = 0;
   int majority = 0;
   std::vector<replica_lag> lags;

@@ -46,6 +46,10 @@ struct node_state {
   redis::info info;
   /// CONFIG GET of the keys the observer was asked for (settings::config_keys).
   std::map<std::string, std::string> config;
+  /// The group marker it carries (see group_marker_library), empty when none; and whether
+  /// it can carry one at all (Redis 7 functions).
+  std::string group_marker;
+  bool has_functions = false;
 
   bool is_master() const { return reachable && role.is_master(); }
 };
@@ -73,6 +77,25 @@ struct group_state {
   const node_state* node_at(const address& a) const;
   const node_state* node(int instance) const;
 };
+
+/// Whether the replication offsets of `a` and `b` count along one history (Redis's PSYNC
+/// rule): the same replication id, or one's previous id (replid2) is the other's id.
+bool same_history(const node_state& a, const node_state& b);
+
+/// The group marker: a Redis function library `rsm_group_<id>` the controller loads on the
+/// master. Functions replicate to every replica, persist in the RDB and AOF, survive
+/// FLUSHALL, and are neither keys nor seen by SCAN or DBSIZE (docs/ctl.md, "Group identity").
+inline constexpr std::string_view k_group_library_prefix = "rsm_group_";
+std::string group_marker_library(std::string_view id);
+/// The FUNCTION LOAD source of the marker: one read-only function returning the id.
+std::string group_marker_code(std::string_view id);
+/// The marker id in a FUNCTION LIST reply, empty when none.
+std::string group_marker_in(const resp::reply& function_list);
+
+/// Whether `n` belongs to another dataset than `master`'s group and must not be touched: it
+/// holds keys, shares no replication history with the master, and does not carry the
+/// master's group marker. (An empty node is never foreign: a sync loses nothing.)
+bool foreign_to(const node_state& n, const node_state& master);
 
 /// The election's input from one observation: a ballot per reachable sentinel, a ROLE answer
 /// per reachable node (master, busy while loading, else not master), and `known` sentinels
