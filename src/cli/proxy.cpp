@@ -41,6 +41,10 @@ option_set proxy_options() {
       .text("check-interval", "1s", "how often the master is re-verified", {}, "DURATION")
       .text("failover-hold", "5s", "how long requests wait for a master during a failover", {},
             "DURATION")
+      .text("fence-after", "0s",
+            "refuse writes after this long without an answer from a majority of the sentinels, "
+            "until one answers (0: off; keep it below the sentinels' down-after)",
+            {}, "DURATION")
       .text("allow-command", "", "commands to allow despite the topology policy", {}, "CMD,...")
       .text("deny-command", "", "further commands to refuse", {}, "CMD,...")
       .text("metrics-listen", "", "serve Prometheus /metrics here (off when empty)", {},
@@ -85,6 +89,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
     ts.sentinel_password = v.text("sentinel-password");
     ts.check_interval = v.dur("check-interval");
     ts.failover_pause = s.failover_hold;
+    ts.fence_after = v.dur("fence-after");
     tracker =
         std::make_unique<proxy::master_tracker>(rt.control().get_executor(), ts, make_discovery(v));
   }

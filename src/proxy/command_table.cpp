@@ -156,6 +156,10 @@ command_table command_table::parse(std::string_view redis_tsv, std::string_view 
     e.since = dash_empty(f[8]);
     // Redis flags the commands that may block their connection.
     if ((',' + e.flags + ',').find(",blocking,") != std::string::npos) e.how = route::pin;
+    // What a fenced proxy refuses: Redis's write commands, and the script callers that may
+    // write (EVAL_RO and FCALL_RO may not).
+    e.writes = (',' + e.flags + ',').find(",write,") != std::string::npos || e.name == "eval" ||
+               e.name == "evalsha" || e.name == "fcall";
   });
   std::map<std::string, bool, std::less<>> has_facts;
   each_line(facts_tsv, [&](std::string_view line, std::size_t n) {

@@ -56,6 +56,9 @@ struct master_tracker::state {
   /// not served again until `paused_until`, unless the sentinels still name it then.
   std::optional<address> paused_master;
   std::chrono::steady_clock::time_point paused_until{};
+  /// Self-fencing: since when no majority of the sentinels has answered, and the flag.
+  std::optional<std::chrono::steady_clock::time_point> minority_since;
+  std::atomic<bool> fenced{false};
   /// The last resolution: sentinels known, and how many answered.
   std::atomic<int> sentinels_known{0};
   std::atomic<int> sentinels_answering{0};
@@ -152,6 +155,25 @@ void publish(const std::shared_ptr<master_tracker::state>& st, std::optional<add
   for (auto& l : st->listeners) l(next);
 }
 
+// --fence-after: a proxy cut from the sentinels' majority cannot learn of a failover, so what
+// the old master acknowledges from then on may be lost; after fence_after it stops taking
+// writes, and takes them again as soon as a majority answers.
+void update_fence(master_tracker::state& st, bool majority) {
+  if (st.cfg.fence_after.count() <= 0) return;
+  auto now = std::chrono::steady_clock::now();
+  if (majority) {
+    st.minority_since.reset();
+    if (st.fenced.exchange(false))
+      log::warn("proxy", "a majority of the sentinels answers again: writes accepted");
+    return;
+  }
+  if (!st.minority_since) st.minority_since = now;
+  if (now - *st.minority_since >= st.cfg.fence_after && !st.fenced.exchange(true)) {
+    log::error("proxy", "fenced: no majority of the sentinels answers; writes refused",
+               {{"for", to_string(st.cfg.fence_after)}});
+  }
+}
+
 awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string reason) {
   if (!st->group || st->group->sentinels.empty()) co_return;
   std::vector<awaitable<std::optional<vote>>> asks;
@@ -169,6 +191,7 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
   const int answered = static_cast<int>(e.ballots.size());
   st->sentinels_known.store(e.known);
   st->sentinels_answering.store(answered);
+  update_fence(*st, answered >= e.known / 2 + 1);
   auto cur = st->current();
   if (cur) e.incumbent = cur->addr;
   if (answered == 0) {
@@ -275,6 +298,10 @@ void master_tracker::stop() {
 
 std::shared_ptr<const master_info> master_tracker::current() const {
   return state_->current();
+}
+
+const std::atomic<bool>* master_tracker::fence_flag() const {
+  return &state_->fenced;
 }
 
 master_tracker::sentinel_health master_tracker::sentinels() const {

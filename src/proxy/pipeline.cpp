@@ -79,7 +79,12 @@ bool request_pipeline::plain(const command_traits& t, bool is_inline, bool refus
          !is(t, effect::auth);
 }
 
-std::optional<std::string> request_pipeline::refusal(const resp::request_parser& p) const {
+std::optional<std::string> request_pipeline::refusal(const resp::request_parser& p,
+                                                     const command_traits& t) const {
+  if (t.info && t.info->writes && cfg_.fenced && cfg_.fenced->load(std::memory_order_relaxed)) {
+    return "FENCED rsm proxy: no majority of the sentinels has answered for --fence-after; "
+           "writes are refused until one does";
+  }
   if (!cfg_.commands) return std::nullopt;
   return cfg_.commands->refusal(p.name().view(), p.first_arg().view());
 }
@@ -97,7 +102,11 @@ action request_pipeline::on_frame(const resp::request_parser& p, std::string_vie
     a.what = batched ? action::kind::flush : action::kind::reset;
     return a;
   }
-  auto refused = refusal(p);  // looked up once: plain() and decide() both need it
+  if (t.ends_multi && state.in_multi && cfg_.fenced &&
+      cfg_.fenced->load(std::memory_order_relaxed) && p.name().equals_upper("EXEC")) {
+    state.multi_dirty = true;  // fenced: the transaction is discarded (EXECABORT), not run
+  }
+  auto refused = refusal(p, t);  // looked up once: plain() and decide() both need it
   if (plain(t, p.is_inline(), refused.has_value())) {
     note(t);
     action a;
@@ -116,7 +125,7 @@ action request_pipeline::on_frame(const resp::request_parser& p, std::string_vie
 action request_pipeline::on_large_frame(const resp::request_parser& p, std::size_t held) {
   auto t = classify(p.name(), p.first_arg(), p.argc());
   // What the proxy answers itself or rewrites needs the whole frame.
-  if (decide(p, {}, t, refusal(p)) || t.redacts) {
+  if (decide(p, {}, t, refusal(p, t)) || t.redacts) {
     auto a = answer("-ERR rsm proxy: a " + std::to_string(held) +
                     "-byte request that cannot be forwarded\r\n");
     a.close = true;

@@ -197,6 +197,9 @@ void server::add_metrics(metrics::exposition& e) const {
     e.gauge("rsm_proxy_sentinels", "sentinels known (from discovery)", {}, health.known);
     e.gauge("rsm_proxy_sentinels_answering", "sentinels that answered the last resolution", {},
             health.answering);
+    e.gauge("rsm_proxy_fenced",
+            "1 while writes are refused: no majority of the sentinels answered for --fence-after",
+            {}, st.tracker->fence_flag()->load() ? 1 : 0);
   }
 }
 

@@ -29,12 +29,26 @@ struct tracking_proxy {
   double metric(const std::string& name) const { return test::scrape_metric(metrics, name); }
 
   explicit tracking_proxy(const test::group& g, std::string failover_hold = "10s",
-                          std::string mode = "shared") {
+                          std::string mode = "shared", std::vector<std::string> extra = {}) {
     addr = {"127.0.0.1", test::free_port()};
-    child = std::make_unique<test::child_process>(std::vector<std::string>{
-        k_rsm, "proxy", "--listen", addr.to_string(), "--sentinels", g.sentinel_list(), "--threads",
-        "2", "--check-interval", "500ms", "--failover-hold", failover_hold, "--backend-mode", mode,
-        "--metrics-listen", metrics.to_string()});
+    std::vector<std::string> argv = {k_rsm,
+                                     "proxy",
+                                     "--listen",
+                                     addr.to_string(),
+                                     "--sentinels",
+                                     g.sentinel_list(),
+                                     "--threads",
+                                     "2",
+                                     "--check-interval",
+                                     "500ms",
+                                     "--failover-hold",
+                                     failover_hold,
+                                     "--backend-mode",
+                                     mode,
+                                     "--metrics-listen",
+                                     metrics.to_string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    child = std::make_unique<test::child_process>(argv);
     // PONG, not an error: the proxy has a verified master.
     if (!test::await_ping(addr, 10s, [](const resp::reply& r) { return r.str == "PONG"; })) {
       FAIL("proxy did not start: " << child->stderr_text());
@@ -151,6 +165,43 @@ TEST_CASE("proxy: all sentinels stopped keeps serving the verified master",
   std::this_thread::sleep_for(1500ms);  // three check intervals: nothing to await but time
   CHECK(test::sync_command(proxy.addr, {"INCR", "k"}, 5s).integer == 2);
   CHECK(g.redis[0]->command({"GET", "k"}).str == "2");
+}
+
+TEST_CASE("proxy: --fence-after refuses writes while no majority of sentinels answers",
+          "[integration][proxy][failover]") {
+  test::group g;
+  tracking_proxy proxy(g, "10s", "shared", {"--fence-after", "2s"});
+  CHECK(test::sync_command(proxy.addr, {"SET", "k", "1"}).is_ok());
+  // Two of three sentinels stop answering: no majority.
+  g.sentinels[0]->pause();
+  g.sentinels[1]->pause();
+  auto cut = std::chrono::steady_clock::now();
+  resp::reply r;
+  for (auto until = cut + 15s; std::chrono::steady_clock::now() < until;) {
+    r = test::sync_command(proxy.addr, {"SET", "k", "2"}, 5s);
+    if (r.is_error()) break;
+    std::this_thread::sleep_for(100ms);  // polling a condition
+  }
+  auto fenced_after = std::chrono::steady_clock::now() - cut;
+  INFO("proxy log:\n" << proxy.child->stderr_text());
+  REQUIRE(r.is_error());
+  CHECK_THAT(r.str, Catch::StartsWith("FENCED"));
+  CHECK(fenced_after >= 2s);
+  CHECK(fenced_after < 6s);  // fence-after + a check interval + the sentinels' timeouts
+  // Reads go on; the master holds the last acknowledged write.
+  CHECK(test::sync_command(proxy.addr, {"GET", "k"}).str == "2");
+  CHECK(proxy.metric("rsm_proxy_fenced") == 1);
+  // A majority answers again: writes are accepted again.
+  g.sentinels[1]->resume();
+  bool written = false;
+  for (auto until = std::chrono::steady_clock::now() + 10s;
+       !written && std::chrono::steady_clock::now() < until;) {
+    written = test::sync_command(proxy.addr, {"SET", "k", "3"}, 5s).is_ok();
+    if (!written) std::this_thread::sleep_for(100ms);
+  }
+  CHECK(written);
+  CHECK(proxy.metric("rsm_proxy_fenced") == 0);
+  g.sentinels[0]->resume();
 }
 
 namespace {

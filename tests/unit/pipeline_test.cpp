@@ -5,6 +5,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <atomic>
 #include <cstdlib>
 
 using namespace rsm;
@@ -21,7 +22,7 @@ std::string frame_of(std::vector<std::string> args) {
 struct client {
   explicit client(std::string requirepass = "", bool dedicated = false)
       : commands({}, {}),
-        pipe(proxy::pipeline_config{std::move(requirepass), &commands},
+        pipe(proxy::pipeline_config{std::move(requirepass), &commands, &fenced},
              proxy::client_identity{.id = 42,
                                     .resolve =
                                         [this](proxy::client_identity& me) {
@@ -53,6 +54,7 @@ struct client {
   }
 
   proxy::policy commands;
+  std::atomic<bool> fenced{false};
   int resolved = 0;  // how often the client's addresses were looked up
   proxy::request_pipeline pipe;
   int flushes = 0;
@@ -166,6 +168,40 @@ TEST_CASE("pipeline: refusals, and a transaction with one fails as Redis's", "[u
   a = g.cmd({"CONFIG", "GET", "requirepass"});
   CHECK(a.what == kind::answer);
   CHECK(g.pipe.state.multi_dirty);
+}
+
+TEST_CASE("pipeline: a fenced proxy refuses what may write and aborts transactions",
+          "[unit][pipeline]") {
+  client c;
+  CHECK(c.cmd({"SET", "k", "v"}).what == kind::batch);
+  c.fenced = true;
+  for (auto cmd : std::vector<std::vector<std::string>>{{"SET", "k", "v"},
+                                                        {"DEL", "k"},
+                                                        {"EVAL", "return 1", "0"},
+                                                        {"FCALL", "f", "0"},
+                                                        {"LPUSH", "l", "x"}}) {
+    INFO(cmd[0]);
+    auto a = c.cmd(cmd);
+    CHECK(a.what == kind::answer);
+    CHECK(a.counted == action::tally::refused);
+    CHECK(a.bytes.starts_with("-FENCED rsm proxy: no majority of the sentinels"));
+  }
+  for (auto cmd : std::vector<std::vector<std::string>>{
+           {"GET", "k"}, {"EVAL_RO", "return 1", "0"}, {"PING"}, {"SCAN", "0"}}) {
+    INFO(cmd[0]);
+    CHECK(c.cmd(cmd).what == kind::batch);
+  }
+  // A transaction queued before the fence is discarded at EXEC, not run.
+  client t;
+  t.cmd({"MULTI"});
+  t.cmd({"SET", "k", "v"});
+  t.fenced = true;
+  auto a = t.cmd({"EXEC"});
+  CHECK(a.what == kind::send_alone);
+  CHECK(a.how == proxy::rewrite::execabort);
+  // Unfenced: writes go again.
+  c.fenced = false;
+  CHECK(c.cmd({"SET", "k", "v"}).what == kind::batch);
 }
 
 TEST_CASE("pipeline: SELECT, subscriptions and inline commands", "[unit][pipeline]") {

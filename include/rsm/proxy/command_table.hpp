@@ -62,6 +62,8 @@ struct command_info {
   bool in_redis = false;
   /// Has subcommands (CLIENT, CONFIG, ...).
   bool container = false;
+  /// May write data: Redis's `write` flag, or EVAL/EVALSHA/FCALL (refused while fenced).
+  bool writes = false;
   /// rsm's facts (the defaults when facts.tsv has no row for it).
   proxy::route how = proxy::route::shared;
   reply_count replies = reply_count::one;

@@ -42,6 +42,9 @@ struct tracker_settings {
   /// master is not served for this long, or until the switch: what it would acknowledge then
   /// would be lost when it becomes a replica. Requests wait for the new master meanwhile.
   duration failover_pause{std::chrono::seconds(5)};
+  /// Self-fencing (0: off): after this long without an answer from a majority of the known
+  /// sentinels, the proxy refuses writes (pipeline_config::fenced) until a majority answers.
+  duration fence_after{0};
 };
 
 class master_tracker {
@@ -62,6 +65,8 @@ class master_tracker {
     int answering = 0;
   };
   sentinel_health sentinels() const;
+  /// Whether writes are fenced now, as a flag the sessions read (any thread).
+  const std::atomic<bool>* fence_flag() const;
   /// Called on the control context after every change (null: no verified master).
   void on_change(std::function<void(std::shared_ptr<const master_info>)> f);
   /// Any thread: a session saw READONLY/LOADING/MASTERDOWN — resolve again now (at most once

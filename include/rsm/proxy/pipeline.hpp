@@ -23,6 +23,7 @@
 #include "rsm/proxy/policy.hpp"
 #include "rsm/resp/frame_parser.hpp"
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -108,6 +109,9 @@ struct pipeline_config {
   /// The password clients give the proxy (empty: none).
   std::string requirepass;
   const policy* commands = nullptr;
+  /// Set while the proxy is fenced (--fence-after: no majority of the sentinels answers):
+  /// commands that may write are refused, and EXEC aborts its transaction.
+  const std::atomic<bool>* fenced = nullptr;
 };
 
 class request_pipeline {
@@ -134,8 +138,8 @@ class request_pipeline {
  private:
   /// A request nothing needs deciding about: forwarded as it is, with the others.
   bool plain(const command_traits& t, bool is_inline, bool refused) const;
-  /// The policy's refusal of the command (none: allowed).
-  std::optional<std::string> refusal(const resp::request_parser& p) const;
+  /// Why the command is refused (none: allowed): fenced and it writes, or the policy.
+  std::optional<std::string> refusal(const resp::request_parser& p, const command_traits& t) const;
   std::optional<action> decide(const resp::request_parser& p, std::string_view frame,
                                const command_traits& t, std::optional<std::string> refused);
   action route(const resp::request_parser& p, std::string_view frame, const command_traits& t);
