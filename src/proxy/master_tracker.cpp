@@ -1,5 +1,7 @@
 #include "rsm/proxy/master_tracker.hpp"
 
+#include "rsm/proxy/fence.hpp"
+
 #include "rsm/log.hpp"
 #include "rsm/net/gather.hpp"
 #include "rsm/net/timeout.hpp"
@@ -25,7 +27,8 @@ struct master_tracker::state {
         source(std::move(src)),
         poke(e, asio::steady_timer::time_point::max()),
         urgent(e, asio::steady_timer::time_point::max()),
-        followers(e) {}
+        followers(e),
+        fence(cfg.fence_after, std::chrono::steady_clock::now()) {}
   asio::any_io_executor ex;
   tracker_settings cfg;
   std::unique_ptr<discovery::source> source;
@@ -56,8 +59,9 @@ struct master_tracker::state {
   /// not served again until `paused_until`, unless the sentinels still name it then.
   std::optional<address> paused_master;
   std::chrono::steady_clock::time_point paused_until{};
-  /// Self-fencing: since when no majority of the sentinels has answered, and the flag.
-  std::optional<std::chrono::steady_clock::time_point> minority_since;
+  /// Self-fencing (fence.hpp): when a majority of the sentinels last answered; the flag the
+  /// data threads read.
+  fence_clock fence;
   std::atomic<bool> fenced{false};
   /// The last resolution: sentinels known, and how many answered.
   std::atomic<int> sentinels_known{0};
@@ -156,26 +160,22 @@ void publish(const std::shared_ptr<master_tracker::state>& st, std::optional<add
 }
 
 // --fence-after: a proxy cut from the sentinels' majority cannot learn of a failover, so what
-// the old master acknowledges from then on may be lost; after fence_after it stops taking
-// writes, and takes them again as soon as a majority answers.
-void update_fence(master_tracker::state& st, bool majority) {
-  if (st.cfg.fence_after.count() <= 0) return;
-  auto now = std::chrono::steady_clock::now();
-  if (majority) {
-    st.minority_since.reset();
-    if (st.fenced.exchange(false))
-      log::warn("proxy", "a majority of the sentinels answers again: writes accepted");
-    return;
-  }
-  if (!st.minority_since) st.minority_since = now;
-  if (now - *st.minority_since >= st.cfg.fence_after && !st.fenced.exchange(true)) {
+// the old master acknowledges from then on may be lost; fence_after after the last majority
+// answer it stops taking writes, and takes them again as soon as a majority answers.
+void apply_fence(master_tracker::state& st, fence_clock::change c) {
+  if (c == fence_clock::change::fenced) {
+    st.fenced.store(true);
     log::error("proxy", "fenced: no majority of the sentinels answers; writes refused",
                {{"for", to_string(st.cfg.fence_after)}});
+  } else if (c == fence_clock::change::unfenced) {
+    st.fenced.store(false);
+    log::warn("proxy", "a majority of the sentinels answers again: writes accepted");
   }
 }
 
 awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string reason) {
   if (!st->group || st->group->sentinels.empty()) co_return;
+  const auto started = std::chrono::steady_clock::now();
   std::vector<awaitable<std::optional<vote>>> asks;
   for (const auto& [i, a] : st->group->sentinels) asks.push_back(ask(a, st->cfg));
   auto answers = co_await net::async_gather(std::move(asks));
@@ -191,7 +191,8 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
   const int answered = static_cast<int>(e.ballots.size());
   st->sentinels_known.store(e.known);
   st->sentinels_answering.store(answered);
-  update_fence(*st, answered >= e.known / 2 + 1);
+  apply_fence(*st, st->fence.on_round(started, answered >= e.known / 2 + 1,
+                                      std::chrono::steady_clock::now()));
   auto cur = st->current();
   if (cur) e.incumbent = cur->addr;
   if (answered == 0) {
@@ -353,8 +354,18 @@ awaitable<void> master_tracker::async_run() {
       co_await st->poke.async_wait(use_nothrow);
     }
   };
+  // The fence engages on time even while a round waits out its timeouts.
+  auto fence = [](std::shared_ptr<state> st) -> awaitable<void> {
+    if (!st->fence.enabled()) co_return;
+    asio::steady_timer t(st->ex);
+    for (;;) {
+      t.expires_after(st->fence.tick());
+      if (auto [ec] = co_await t.async_wait(use_nothrow); ec) co_return;
+      apply_fence(*st, st->fence.on_tick(std::chrono::steady_clock::now()));
+    }
+  };
   using namespace asio::experimental::awaitable_operators;
-  co_await (discover(st) && check(st));
+  co_await (discover(st) && check(st) && fence(st));
   st->followers.stop_all();
 }
 
