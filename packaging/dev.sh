@@ -22,7 +22,8 @@ ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JOBS=${JOBS:-2}
 BUILD_PACKAGES=(cmake make g++ pkg-config git libboost1.81-dev libboost-program-options1.81-dev
                 libhiredis-dev rapidjson-dev catch2)
-TEST_PACKAGES=(redis-server redis-sentinel redis-tools curl python3-redis shellcheck clang-format)
+TEST_PACKAGES=(redis-server redis-sentinel redis-tools curl python3-redis shellcheck clang-format haproxy
+               iptables)
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }
@@ -212,15 +213,15 @@ cmd_test() {
     fi
   fi
   if [ "$asan" = true ]; then
-    # Every test but the chaos suite (minutes of fault scenarios that the RelWithDebInfo run and
-    # the TSan proxy run below both cover): ASan's subject is memory, and the unit, integration,
-    # differential, hostile and client tiers reach the same code.
-    say "ASan+UBSan build of every test (but the chaos suite)"
+    # Every test but the chaos and partition suites (minutes of fault scenarios that the
+    # RelWithDebInfo run covers, chaos also under TSan below): ASan's subject is memory, and the
+    # unit, integration, differential, hostile and client tiers reach the same code.
+    say "ASan+UBSan build of every test (but the chaos and partition suites)"
     build "$ROOT/build/asan" Debug -DRSM_SANITIZE=address
     rc=0
     ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1} \
       UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1} \
-      run_tests "$ROOT/build/asan" -LE chaos "${args[@]}" || rc=$?
+      run_tests "$ROOT/build/asan" -LE "chaos|partition" "${args[@]}" || rc=$?
     record "tests (ASan+UBSan)" "$rc" "$ROOT/build/asan"
     [ "$rc" = 0 ] || { status=$rc; failed_dirs+=("$ROOT/build/asan"); }
   fi
@@ -232,7 +233,7 @@ cmd_test() {
     build "$ROOT/build/tsan" RelWithDebInfo -DRSM_SANITIZE=thread -- rsm rsm_integration_tests rsm_leak_check
     rc=0
     TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1} \
-      run_tests "$ROOT/build/tsan" -R "proxy|chaos|no redis process" || rc=$?
+      run_tests "$ROOT/build/tsan" -R "proxy|chaos|no redis process" -LE partition || rc=$?
     record "proxy tests and chaos suite (TSan)" "$rc" "$ROOT/build/tsan"
     [ "$rc" = 0 ] || { status=$rc; failed_dirs+=("$ROOT/build/tsan"); }
   fi

@@ -160,8 +160,8 @@ void publish(const std::shared_ptr<master_tracker::state>& st, std::optional<add
 }
 
 // --fence-after: a proxy cut from the sentinels' majority cannot learn of a failover, so what
-// the old master acknowledges from then on may be lost; fence_after after the last majority
-// answer it stops taking writes, and takes them again as soon as a majority answers.
+// the old master acknowledges from then on may be lost; fence_after after a majority last
+// answered it stops taking writes, and takes them again as soon as a majority answers.
 void apply_fence(master_tracker::state& st, fence_clock::change c) {
   if (c == fence_clock::change::fenced) {
     st.fenced.store(true);
@@ -173,9 +173,67 @@ void apply_fence(master_tracker::state& st, fence_clock::change c) {
   }
 }
 
+// The fence's heartbeat (fence.hpp): a PING to every sentinel each period, on a connection
+// kept open, with the period as its timeout; the master resolution's own rounds (every
+// --check-interval, waiting out a dead sentinel's timeout) are too slow for a short fence.
+using fence_links = std::map<std::string, std::optional<redis::connection>>;
+
+// One PING on the sentinel's kept connection (opened first if need be), within `period`.
+awaitable<bool> fence_ping(std::shared_ptr<master_tracker::state> st,
+                           std::shared_ptr<fence_links> links, address a,
+                           std::chrono::steady_clock::time_point sent,
+                           std::chrono::steady_clock::duration period) {
+  const std::string key = a.to_string();
+  auto once = [](std::shared_ptr<master_tracker::state> st, std::shared_ptr<fence_links> links,
+                 address a) -> awaitable<result<bool>> {
+    auto& slot = (*links)[a.to_string()];
+    if (!slot) {
+      auto c = co_await redis::connection::async_connect(
+          redis::short_options(a, st->cfg.sentinel_password, st->cfg.timeout, "rsm-proxy-fence"));
+      if (!c) co_return c.error();
+      slot.emplace(std::move(*c));
+    }
+    auto r = co_await slot->async_exec(resp::command{"PING"});
+    if (!r) co_return r.error();
+    co_return !r->is_error();
+  };
+  auto r =
+      co_await net::with_timeout(once(st, links, a), std::chrono::duration_cast<duration>(period));
+  if (r && *r) {
+    st->fence.heard(key, sent);
+    co_return true;
+  }
+  (*links)[key].reset();  // timed out or failed: a fresh connection next time
+  co_return false;
+}
+
+// The fence's heartbeat (fence.hpp): a PING to every sentinel each period, on a connection
+// kept open, with the period as its timeout; the master resolution's own rounds (every
+// --check-interval, waiting out a dead sentinel's timeout) are too slow for a short fence.
+awaitable<void> heartbeat(std::shared_ptr<master_tracker::state> st) {
+  if (!st->fence.enabled()) co_return;
+  auto links = std::make_shared<fence_links>();
+  asio::steady_timer t(st->ex);
+  const auto period = st->fence.period();
+  for (;;) {
+    const auto sent = std::chrono::steady_clock::now();
+    std::vector<std::string> known;
+    if (st->group) {
+      std::vector<awaitable<bool>> pings;
+      for (const auto& [i, a] : st->group->sentinels) {
+        known.push_back(a.to_string());
+        pings.push_back(fence_ping(st, links, a, sent, period));
+      }
+      co_await net::async_gather(std::move(pings));
+    }
+    apply_fence(*st, st->fence.evaluate(known, std::chrono::steady_clock::now()));
+    t.expires_at(sent + period);
+    if (auto [ec] = co_await t.async_wait(use_nothrow); ec) co_return;
+  }
+}
+
 awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string reason) {
   if (!st->group || st->group->sentinels.empty()) co_return;
-  const auto started = std::chrono::steady_clock::now();
   std::vector<awaitable<std::optional<vote>>> asks;
   for (const auto& [i, a] : st->group->sentinels) asks.push_back(ask(a, st->cfg));
   auto answers = co_await net::async_gather(std::move(asks));
@@ -191,8 +249,6 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
   const int answered = static_cast<int>(e.ballots.size());
   st->sentinels_known.store(e.known);
   st->sentinels_answering.store(answered);
-  apply_fence(*st, st->fence.on_round(started, answered >= e.known / 2 + 1,
-                                      std::chrono::steady_clock::now()));
   auto cur = st->current();
   if (cur) e.incumbent = cur->addr;
   if (answered == 0) {
@@ -354,18 +410,8 @@ awaitable<void> master_tracker::async_run() {
       co_await st->poke.async_wait(use_nothrow);
     }
   };
-  // The fence engages on time even while a round waits out its timeouts.
-  auto fence = [](std::shared_ptr<state> st) -> awaitable<void> {
-    if (!st->fence.enabled()) co_return;
-    asio::steady_timer t(st->ex);
-    for (;;) {
-      t.expires_after(st->fence.tick());
-      if (auto [ec] = co_await t.async_wait(use_nothrow); ec) co_return;
-      apply_fence(*st, st->fence.on_tick(std::chrono::steady_clock::now()));
-    }
-  };
   using namespace asio::experimental::awaitable_operators;
-  co_await (discover(st) && check(st) && fence(st));
+  co_await (discover(st) && check(st) && heartbeat(st));
   st->followers.stop_all();
 }
 

@@ -6,44 +6,64 @@ using namespace std::chrono_literals;
 using rsm::proxy::fence_clock;
 using change = fence_clock::change;
 
-TEST_CASE("fence: engages the fence time after the last majority answer, by the tick",
-          "[proxy][fence]") {
-  const auto t0 = fence_clock::clock::time_point{} + 100s;
-  fence_clock f(2s, t0);
-  // A round that starts at t0 + 1 s hears the majority: the clock counts from its start.
-  CHECK(f.on_round(t0 + 1s, true, t0 + 1s + 300ms) == change::none);
-  CHECK(f.last_majority() == t0 + 1s);
-  // Cut at t0 + 1.5 s: the rounds in flight time out, but the tick fences at t0 + 3 s.
-  CHECK(f.on_tick(t0 + 2900ms) == change::none);
-  CHECK(f.on_round(t0 + 2s, false, t0 + 2999ms) == change::none);
-  CHECK(f.on_tick(t0 + 3s) == change::fenced);
+namespace {
+const std::vector<std::string> k_three{"s1", "s2", "s3"};
+const auto t0 = fence_clock::clock::time_point{} + 100s;
+}  // namespace
+
+TEST_CASE("fence: engages the fence time after a majority last answered", "[proxy][fence]") {
+  fence_clock f(1s, t0);
+  // Every 250 ms all three answer: never fenced.
+  for (auto t = t0; t < t0 + 3s; t += 250ms) {
+    for (const auto& s : k_three) f.heard(s, t);
+    CHECK(f.evaluate(k_three, t + 5ms) == change::none);
+  }
+  CHECK(f.last_majority() == t0 + 2750ms);
+  // s3 goes quiet: two of three still answer, still not fenced.
+  for (auto t = t0 + 3s; t < t0 + 6s; t += 250ms) {
+    f.heard("s1", t);
+    f.heard("s2", t);
+    CHECK(f.evaluate(k_three, t + 5ms) == change::none);
+  }
+  // s2 too (last heard at 5.75 s): fenced at 6.75 s, once.
+  for (auto t = t0 + 6s; t < t0 + 6750ms; t += 250ms) {
+    f.heard("s1", t);
+    CHECK(f.evaluate(k_three, t + 5ms) == change::none);
+  }
+  CHECK(f.evaluate(k_three, t0 + 6750ms) == change::fenced);
   CHECK(f.fenced());
-  CHECK(f.on_tick(t0 + 4s) == change::none);  // one edge only
-  CHECK(f.on_round(t0 + 4s, false, t0 + 5s) == change::none);
-  // A majority again: unfenced at once.
-  CHECK(f.on_round(t0 + 6s, true, t0 + 6s + 10ms) == change::unfenced);
+  CHECK(f.evaluate(k_three, t0 + 8s) == change::none);
+  // s3 is back: a majority again, unfenced at once.
+  f.heard("s3", t0 + 8s);
+  f.heard("s1", t0 + 8s);
+  CHECK(f.evaluate(k_three, t0 + 8s + 5ms) == change::unfenced);
   CHECK_FALSE(f.fenced());
-  CHECK(f.on_tick(t0 + 7s) == change::none);
-  CHECK(f.on_tick(t0 + 8s) == change::fenced);
 }
 
-TEST_CASE("fence: an older round's answer does not move the clock back, and off never fences",
+TEST_CASE("fence: an older answer does not move the clock back, and off never fences",
           "[proxy][fence]") {
-  const auto t0 = fence_clock::clock::time_point{} + 100s;
   fence_clock f(1s, t0);
-  CHECK(f.on_round(t0 + 2s, true, t0 + 2s) == change::none);
-  CHECK(f.on_round(t0 + 1s, true, t0 + 2500ms) == change::none);
+  f.heard("s1", t0 + 2s);
+  f.heard("s1", t0 + 1s);
+  f.heard("s2", t0 + 2s);
+  CHECK(f.evaluate(k_three, t0 + 2s) == change::none);
   CHECK(f.last_majority() == t0 + 2s);
   // A proxy that never hears a majority fences `after` from its start.
   fence_clock g(1s, t0);
-  CHECK(g.on_round(t0, false, t0 + 999ms) == change::none);
-  CHECK(g.on_round(t0 + 10ms, false, t0 + 1s) == change::fenced);
+  g.heard("s1", t0 + 500ms);
+  CHECK(g.evaluate(k_three, t0 + 999ms) == change::none);
+  CHECK(g.evaluate(k_three, t0 + 1s) == change::fenced);
+  // A sentinel the discovery no longer lists does not count.
+  fence_clock h(1s, t0);
+  h.heard("old1", t0 + 5s);
+  h.heard("old2", t0 + 5s);
+  CHECK(h.evaluate(k_three, t0 + 5s) == change::fenced);
+  CHECK(h.evaluate({}, t0 + 5s) == change::unfenced);  // no sentinels: nothing to fence on
 
   fence_clock off(0s, t0);
   CHECK_FALSE(off.enabled());
-  CHECK(off.on_tick(t0 + 1h) == change::none);
-  CHECK(off.on_round(t0, false, t0 + 1h) == change::none);
-  CHECK(fence_clock(10s, t0).tick() == 100ms);
-  CHECK(fence_clock(500ms, t0).tick() == 50ms);
-  CHECK(fence_clock(20ms, t0).tick() == 10ms);
+  CHECK(off.evaluate(k_three, t0 + 1h) == change::none);
+  CHECK(fence_clock(10s, t0).period() == 1s);
+  CHECK(fence_clock(1s, t0).period() == 250ms);
+  CHECK(fence_clock(20ms, t0).period() == 25ms);
 }
