@@ -1,6 +1,7 @@
 #include "rsm/cli/options.hpp"
 
 #include "rsm/log.hpp"
+#include "rsm/secret.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -142,7 +143,10 @@ option_set& option_set::secret(std::string name, std::string help, std::vector<s
   env.push_back(env_name(name));
   auto* v = po::value<std::string>()->value_name("SECRET");
   desc_.add_options()(name.c_str(), v, describe(help, "", env, true).c_str());
-  specs_.push_back({std::move(name), "", std::move(env), false, true, std::move(help), "SECRET"});
+  specs_.push_back({name, "", std::move(env), false, true, help, "SECRET"});
+  // Every secret can come from a file instead, so that none need be on a command line (where
+  // /proc shows it) or in the environment.
+  text(name + "-file", "", "read --" + name + " from this file (one line; chmod 600)", {}, "FILE");
   return *this;
 }
 
@@ -188,6 +192,18 @@ std::string option_set::help() const {
 }
 
 std::string values::text(const std::string& name) const {
+  for (const auto& s : set_->specs()) {
+    if (s.name != name || !s.is_secret) continue;
+    // --NAME-file: the secret is the file's content (secret.hpp), never both.
+    auto file = vm_.count(name + "-file") ? vm_[name + "-file"].as<std::string>() : std::string();
+    if (file.empty()) break;
+    if (vm_.count(name) && !vm_[name].as<std::string>().empty()) {
+      throw usage_error("give --" + name + " or --" + name + "-file, not both");
+    }
+    auto secret = read_secret_file(file);
+    if (!secret) throw usage_error("--" + name + "-file: " + secret.error().detail);
+    return *secret;
+  }
   if (!vm_.count(name)) return {};
   return vm_[name].as<std::string>();
 }

@@ -2,6 +2,7 @@
 
 #include "rsm/proxy/client_state.hpp"
 #include "rsm/resp/command.hpp"
+#include "rsm/secret.hpp"
 
 #include <cctype>
 
@@ -25,14 +26,6 @@ bool is(const command_traits& t, effect what) {
 }
 
 }  // namespace
-
-bool same_secret(std::string_view a, std::string_view b) {
-  unsigned char diff = a.size() == b.size() ? 0 : 1;
-  for (std::size_t i = 0; i < a.size(); ++i) {
-    diff |= static_cast<unsigned char>(a[i] ^ (b.empty() ? 0 : b[i % b.size()]));
-  }
-  return diff == 0;
-}
 
 std::vector<std::string> frame_args(const resp::request_parser& p, std::string_view f) {
   if (p.is_inline()) return p.inline_args();

@@ -122,6 +122,35 @@ TEST_CASE("the printed configuration never shows a secret", "[unit][cli]") {
   CHECK(r.out.find("listen = :8889") != std::string::npos);
 }
 
+TEST_CASE("every secret can come from a file and is never printed", "[unit][cli]") {
+  test::temp_dir dir("secrets");
+  auto file = [&](const std::string& name, const std::string& content) {
+    auto p = (dir.path() / name).string();
+    std::ofstream(p) << content;
+    return p;
+  };
+  auto pass = file("password", "from-a-file\n");
+  auto set = proxy_options();
+  auto v = parse(set, {"--password-file", pass}, fake_env({}));
+  CHECK(v.text("password") == "from-a-file");  // the trailing newline is not part of it
+  CHECK(parse(set, {}, fake_env({{"RSM_REQUIREPASS_FILE", pass}})).text("requirepass") ==
+        "from-a-file");
+  CHECK_THROWS_WITH(parse(set, {"--password-file", pass, "--password", "x"}, fake_env({}))
+                        .text("password"),
+                    Catch::Contains("not both"));
+  CHECK_THROWS_WITH(parse(set, {"--password-file", file("empty", "\n")}, fake_env({}))
+                        .text("password"),
+                    Catch::Contains("is empty"));
+  CHECK_THROWS_WITH(parse(set, {"--password-file", (dir.path() / "missing").string()},
+                          fake_env({}))
+                        .text("password"),
+                    Catch::Contains("cannot read"));
+  auto r = run_cli({"proxy", "--print-config", "--sentinel-password-file", pass});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("from-a-file") == std::string::npos);
+  CHECK(r.out.find("sentinel-password = <redacted>") != std::string::npos);
+}
+
 TEST_CASE("usage errors are one line on stderr with exit code 2", "[unit][cli]") {
   for (std::vector<std::string> args :
        std::vector<std::vector<std::string>>{{},

@@ -82,6 +82,11 @@ class values {
 
   bool help() const { return flag("help"); }
   bool has(const std::string& name) const { return vm_.count(name) != 0; }
+  /// Given on the command line, in the environment or in the config file (not a default).
+  bool explicitly_set(const std::string& name) const {
+    auto it = vm_.find(name);
+    return it != vm_.end() && !it->second.defaulted();
+  }
   std::string text(const std::string& name) const;
   bool flag(const std::string& name) const;
   /// Throw usage_error naming the option when the value does not parse.

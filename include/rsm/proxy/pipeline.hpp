@@ -158,7 +158,4 @@ class request_pipeline {
 /// The arguments of a whole, valid multibulk frame (or of an inline command: the parser's).
 std::vector<std::string> frame_args(const resp::request_parser& p, std::string_view frame);
 
-/// Constant-time comparison: the time taken does not depend on where the strings differ.
-bool same_secret(std::string_view a, std::string_view b);
-
 }  // namespace rsm::proxy
