@@ -95,10 +95,30 @@ std::unique_ptr<discovery::source> make_discovery(const values& v) {
   return discovery::make_lainlet(std::move(s));
 }
 
+void add_http_options(option_set& set) {
+  const net::http_limits d;
+  set.text("http-max-connections", std::to_string(d.max_connections),
+           "HTTP connections at once on this command's listener (more are closed at accept)", {},
+           "N")
+      .text("http-header-timeout", to_string(d.header_timeout),
+            "close an HTTP connection that has not sent a whole request within this (also the "
+            "keep-alive idle time)",
+            {}, "DURATION");
+}
+
+net::http_limits http_limits_of(const values& v) {
+  net::http_limits l;
+  l.max_connections = static_cast<std::size_t>(v.integer("http-max-connections", 1, 100000));
+  l.header_timeout = v.dur("http-header-timeout");
+  if (l.header_timeout.count() <= 0) throw usage_error("--http-header-timeout must be more than 0");
+  return l;
+}
+
 std::unique_ptr<net::http_server> open_http(net::runtime& rt, const address& listen,
-                                            std::string_view command, std::ostream& err) {
+                                            std::string_view command, std::ostream& err,
+                                            net::http_limits limits) {
   try {
-    return std::make_unique<net::http_server>(rt.control().get_executor(), listen);
+    return std::make_unique<net::http_server>(rt.control().get_executor(), listen, limits);
   } catch (const std::exception& e) {
     err << "rsm " << command << ": cannot listen on " << listen.to_string() << ": " << e.what()
         << "\n";
@@ -107,9 +127,10 @@ std::unique_ptr<net::http_server> open_http(net::runtime& rt, const address& lis
 }
 
 void serve_metrics(net::http_server& http, std::function<void(metrics::exposition&)> fill) {
-  http.route("/metrics", [fill = std::move(fill)](const net::http_request_info&) {
+  http.route("/metrics", [fill = std::move(fill), &http](const net::http_request_info&) {
     metrics::exposition e;
     fill(e);
+    http.add_metrics(e);
     return net::http_reply{200, "text/plain; version=0.0.4; charset=utf-8", e.text()};
   });
 }

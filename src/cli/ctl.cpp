@@ -10,6 +10,7 @@
 #include "rsm/net/runtime.hpp"
 #include "rsm/observe/graphite_pusher.hpp"
 #include "rsm/observe/report.hpp"
+#include "rsm/secret.hpp"
 
 namespace rsm::cli {
 
@@ -50,14 +51,20 @@ option_set ctl_options() {
             "every controller's --http-listen address in rank order, instead of lainlet's "
             "controllers (static discovery)",
             {}, "HOST:PORT,...")
-      .text("http-listen", ":8091",
-            "serve /status, /metrics, POST /pause, /resume, /choose-master (empty: off)", {},
-            "HOST:PORT")
+      .text("http-listen", "127.0.0.1:8091",
+            "serve /status, /metrics, and with the admin token POST /pause, /resume, "
+            "/choose-master (:PORT: every interface; empty: off)",
+            {}, "HOST:PORT")
+      .text("admin-token-file", "",
+            "file holding the token POST requests need (Authorization: Bearer TOKEN); without "
+            "it they are refused",
+            {}, "FILE")
       .text("graphite", "",
             "push node metrics to Graphite (default graphite.lain:2003 when LAIN_DOMAIN is set)",
             {}, "HOST:PORT")
       .text("metrics-interval", "60s", "Graphite push period", {}, "DURATION")
       .text("domain", "", "LAIN domain, the Graphite key prefix", {"LAIN_DOMAIN"}, "DOMAIN");
+  add_http_options(s);
   return s;
 }
 
@@ -77,6 +84,27 @@ void print_pass(std::ostream& out, const ctl::pass_report& p, bool dry_run) {
         << o.act.describe() << "\n    because " << o.act.reason << "\n";
   }
   out << std::flush;
+}
+
+// The admin token (--admin-token-file), or nothing: none given, or unreadable (said on `err`).
+std::optional<std::string> read_admin_token(const values& v, std::ostream& err) {
+  auto path = v.text("admin-token-file");
+  if (path.empty()) return std::nullopt;
+  bool world_readable = false;
+  auto t = read_secret_file(path, &world_readable);
+  if (!t) {
+    err << "rsm ctl: --admin-token-file: " << t.error().detail << "\n";
+    return std::nullopt;
+  }
+  if (t->size() < 16) {
+    err << "rsm ctl: --admin-token-file: the token is shorter than 16 characters\n";
+    return std::nullopt;
+  }
+  if (world_readable) {
+    log::warn("ctl", "the admin token file is readable by every user (chmod 600 it)",
+              {{"file", path}});
+  }
+  return *t;
 }
 
 awaitable<void> run_once(ctl::controller* c, duration timeout, int* rc) {
@@ -138,10 +166,18 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
 
   std::unique_ptr<net::http_server> http;
   if (auto listen = v.addr("http-listen")) {
-    http = open_http(rt, *listen, "ctl", err);
+    http = open_http(rt, *listen, "ctl", err, http_limits_of(v));
     if (!http) return 1;
     ctl::add_routes(*http, c);
-    log::info("ctl", "serving /status and /metrics", {{"addr", http->local_address().to_string()}});
+    if (auto token = read_admin_token(v, err)) {
+      http->set_admin_token(*token);
+    } else if (!v.text("admin-token-file").empty()) {
+      return 1;
+    }
+    log::info("ctl", "serving /status and /metrics",
+              {{"addr", http->local_address().to_string()},
+               {"admin", v.text("admin-token-file").empty() ? "off (no --admin-token-file)"
+                                                            : "with the token"}});
     rt.spawn("ctl-http", http->async_run());
   }
   if (graphite) {

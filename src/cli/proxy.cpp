@@ -2,6 +2,7 @@
 #include "rsm/cli/commands.hpp"
 #include "rsm/log.hpp"
 #include "rsm/net/cores.hpp"
+#include "rsm/net/fd_budget.hpp"
 #include "rsm/net/http_server.hpp"
 #include "rsm/net/runtime.hpp"
 #include "rsm/proxy/master_tracker.hpp"
@@ -49,6 +50,7 @@ option_set proxy_options() {
       .text("deny-command", "", "further commands to refuse", {}, "CMD,...")
       .text("metrics-listen", "", "serve Prometheus /metrics here (off when empty)", {},
             "HOST:PORT");
+  add_http_options(s);
   return s;
 }
 
@@ -79,6 +81,27 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   if (s.client_output_stall.count() <= 0) throw usage_error("--client-output-stall must be > 0");
   v.dur("check-interval");  // validated with --master too
 
+  // Descriptors for --max-clients (net/fd_budget.hpp): in dedicated mode two per client (its
+  // own and its backend connection), in shared mode one (a pinned client's second one comes
+  // out of the headroom; past the limit, accept backs off), and a reserve for the shared
+  // lanes, sentinels and HTTP.
+  net::fd_budget_input fi;
+  fi.soft = net::raise_nofile_limit();
+  fi.max_clients = s.max_clients;
+  fi.per_client = s.backend == proxy::backend_mode::dedicated ? 2 : 1;
+  fi.max_clients_explicit = v.explicitly_set("max-clients");
+  fi.reserve = 64 + std::max<std::size_t>(threads, 1) * s.max_shared_lanes;
+  auto budget = net::plan_fd_budget(fi);
+  if (budget.what == net::fd_budget::verdict::refused) {
+    err << "rsm proxy: " << budget.reason << "\n";
+    return 1;
+  }
+  if (budget.what == net::fd_budget::verdict::lowered) {
+    log::warn("proxy", "--max-clients lowered to fit the open-file limit",
+              {{"why", budget.reason}});
+  }
+  s.max_clients = budget.max_clients;
+
   net::runtime rt({.data_threads = threads, .stop_deadline = std::chrono::seconds(5)});
   // Without --master, the master comes from the sentinels (discovery: lainlet or --sentinels).
   std::unique_ptr<proxy::master_tracker> tracker;
@@ -102,7 +125,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   }
   std::unique_ptr<net::http_server> http;
   if (auto listen = v.addr("metrics-listen")) {
-    http = open_http(rt, *listen, "proxy", err);
+    http = open_http(rt, *listen, "proxy", err, http_limits_of(v));
     if (!http) return 1;
     serve_metrics(*http, [&server](metrics::exposition& e) { server->add_metrics(e); });
     log::info("proxy", "serving metrics", {{"addr", http->local_address().to_string()}});

@@ -23,6 +23,7 @@
 #include "rsm/proxy/master_tracker.hpp"
 #include "rsm/proxy/server.hpp"
 #include "rsm/redis/connection.hpp"
+#include "rsm/secret.hpp"
 #include "rsm/up/child.hpp"
 #include "rsm/up/layout.hpp"
 
@@ -83,6 +84,7 @@ struct up_job {
   proxy::server* proxy = nullptr;
   observe::watcher* watcher = nullptr;
   net::http_server* ctl_http = nullptr;
+  std::string token_file;
   bool started = false;
 
   void line(const observe::change_event& e) {
@@ -170,7 +172,8 @@ void print_banner(up_job* job, std::uint16_t proxy_port, const address& lainlet,
     << "  status      rsm status --lainlet " << lainlet.to_string() << " --ctl " << ctl.to_string()
     << "\n"
     << "  lainlet     " << lainlet.to_string() << "   (emulator, app " << app_name << ")\n"
-    << "  controller  " << ctl.to_string() << "   (GET /status /metrics, POST /pause /resume)\n"
+    << "  controller  " << ctl.to_string() << "   (GET /status /metrics; POST /pause?for= /resume"
+    << " with -H \"Authorization: Bearer $(cat " << job->token_file << ")\")\n"
     << "  files       " << job->layout.dir << "   (redis-N/ and sentinel-N/: config, log, data)\n"
     << "Ctrl-C stops everything. Events follow.\n\n"
     << std::flush;
@@ -312,6 +315,15 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
     return 1;
   }
   ctl::add_routes(*ctl_http, controller);
+  // The controller's admin requests (POST /pause ...) take a token written beside the nodes.
+  job.token_file = (fs::path(dir) / "admin.token").string();
+  if (auto token = write_new_token_file(job.token_file)) {
+    ctl_http->set_admin_token(*token);
+  } else {
+    err << "rsm up: " << token.error().detail << "\n";
+    cleanup_dir();
+    return 1;
+  }
 
   proxy::tracker_settings ts;
   ts.master_name = job.master_name;

@@ -29,6 +29,7 @@ option_set watch_options() {
       .text("domain", "", "LAIN domain, the Graphite key prefix", {"LAIN_DOMAIN"}, "DOMAIN")
       .text("metrics-listen", "", "serve Prometheus /metrics here (off when empty)", {},
             "HOST:PORT");
+  add_http_options(s);
   return s;
 }
 
@@ -57,7 +58,7 @@ int run_watch(const values& v, std::ostream& out, std::ostream& err) {
 
   std::unique_ptr<net::http_server> http;
   if (auto listen = v.addr("metrics-listen")) {
-    http = open_http(rt, *listen, "watch", err);
+    http = open_http(rt, *listen, "watch", err, http_limits_of(v));
     if (!http) return 1;
     serve_metrics(*http, [&w](metrics::exposition& e) {
       if (w.state()) observe::add_metrics(e, *w.state(), w.last_assessment());

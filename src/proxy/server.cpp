@@ -120,6 +120,9 @@ void server::add_metrics(metrics::exposition& e) const {
   e.counter("rsm_proxy_connections_total", "client connections accepted", {}, n(st.connections));
   e.counter("rsm_proxy_rejected_connections_total", "connections refused at --max-clients", {},
             n(st.rejected));
+  e.counter("rsm_proxy_accept_errors_total",
+            "accept errors (out of descriptors or memory); the accept loop backs off", {},
+            n(st.accept_errors));
   e.counter("rsm_proxy_commands_total", "commands forwarded to the master", {},
             sum(&thread_counters::commands));
   e.counter("rsm_proxy_client_bytes_in_total", "bytes read from clients", {},
@@ -245,6 +248,9 @@ awaitable<void> server::async_run() {
   auto& rt = st->rt;
   for (std::size_t i = 0; i < st->threads.size(); ++i)
     asio::co_spawn(st->context(i), sweep(st, i), asio::detached);
+  asio::steady_timer pause(co_await asio::this_coro::executor);
+  auto backoff = std::chrono::milliseconds(0);
+  auto last_log = std::chrono::steady_clock::time_point{};
   while (!st->stopped) {
     auto i = rt.data_count() == 0 ? 0 : st->next_thread++ % rt.data_count();
     auto& ctx = st->context(i);
@@ -253,8 +259,25 @@ awaitable<void> server::async_run() {
       if (st->stopped || ec == asio::error::operation_aborted) break;
       auto cs = co_await asio::this_coro::cancellation_state;
       if (cs.cancelled() != asio::cancellation_type::none) break;
+      // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the error repeats at
+      // once while the connection waits in the backlog; back off (10 ms doubling to 1 s)
+      // instead of spinning, and say so at most once a second.
+      st->accept_errors.fetch_add(1, std::memory_order_relaxed);
+      backoff = std::min<std::chrono::milliseconds>(
+          std::max<std::chrono::milliseconds>(backoff * 2, std::chrono::milliseconds(10)),
+          std::chrono::seconds(1));
+      if (auto now = std::chrono::steady_clock::now(); now - last_log >= std::chrono::seconds(1)) {
+        last_log = now;
+        log::error("proxy", "accept failed; backing off",
+                   {{"error", ec.message()},
+                    {"clients", std::to_string(st->clients.load())},
+                    {"for", to_string(std::chrono::duration_cast<duration>(backoff))}});
+      }
+      pause.expires_after(backoff);
+      if (auto [pec] = co_await pause.async_wait(use_nothrow); pec) break;
       continue;
     }
+    backoff = std::chrono::milliseconds(0);
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (st->clients.load() >= st->cfg.max_clients) {

@@ -77,6 +77,7 @@ struct server::state {
   /// Control-thread counters (relaxed: each is read on its own).
   std::atomic<std::uint64_t> connections{0};
   std::atomic<std::uint64_t> rejected{0};
+  std::atomic<std::uint64_t> accept_errors{0};
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> auth_failures{0};
   std::atomic<std::uint64_t> protocol_errors{0};

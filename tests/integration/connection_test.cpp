@@ -189,9 +189,10 @@ TEST_CASE("ROLE and INFO and REPLICAOF and CONFIG helpers on real servers",
       REQUIRE(done_);
     }
 
-    // Await the link instead of sleeping: poll ROLE until the replica is connected.
+    // Await the link instead of sleeping: poll ROLE until the replica is connected (a bound of
+    // 20 s: a full sync on a loaded 2-core machine took over 5).
     redis::role_info role;
-    for (int i = 0; i < 200; ++i) {
+    for (int i = 0; i < 800; ++i) {
       auto rr = co_await redis::async_role(rc);
       REQUIRE(rr);
       role = *rr;
@@ -204,7 +205,7 @@ TEST_CASE("ROLE and INFO and REPLICAOF and CONFIG helpers on real servers",
 
     // The master lists the replica once it has acknowledged the sync: await that too.
     auto mrole = co_await redis::async_role(mc);
-    for (int i = 0; i < 200 && mrole && mrole->replicas.empty(); ++i) {
+    for (int i = 0; i < 800 && mrole && mrole->replicas.empty(); ++i) {
       co_await net::async_sleep(25ms);
       mrole = co_await redis::async_role(mc);
     }

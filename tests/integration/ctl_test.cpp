@@ -15,6 +15,9 @@
 #include <rapidjson/document.h>
 #include <catch2/catch.hpp>
 
+#include <sys/stat.h>
+
+#include <fstream>
 #include <memory>
 #include <regex>
 #include <thread>
@@ -360,13 +363,23 @@ TEST_CASE("ctl --dry-run on a broken group prints the plan and changes nothing",
   CHECK(snapshot() == before);
 }
 
-TEST_CASE("ctl pushes Graphite lines of the original's shape and serves valid metrics",
-          "[integration][ctl]") {
+TEST_CASE(
+    "ctl pushes Graphite lines of the original's shape and serves valid metrics and token-guarded "
+    "admin requests",
+    "[integration][ctl]") {
   test::group g;
   asio::io_context ctx;
   tcp::acceptor graphite(ctx, tcp::endpoint(asio::ip::make_address("127.0.0.1"), 0));
   auto gport = graphite.local_endpoint().port();
   auto hport = test::free_port();
+  const std::string k_token = "a-token-of-32-characters-0123456";
+  test::temp_dir dir("admin-token");
+  const auto token_file = (dir.path() / "admin.token").string();
+  {
+    std::ofstream f(token_file);
+    f << k_token << "\n";
+  }
+  ::chmod(token_file.c_str(), 0600);
   std::vector<std::string> argv = {k_rsm,
                                    "ctl",
                                    "--interval",
@@ -378,7 +391,9 @@ TEST_CASE("ctl pushes Graphite lines of the original's shape and serves valid me
                                    "--http-listen",
                                    "127.0.0.1:" + std::to_string(hport),
                                    "--app",
-                                   "redis-service-sm"};
+                                   "redis-service-sm",
+                                   "--admin-token-file",
+                                   token_file};
   for (auto& a : g.discovery_args()) argv.push_back(a);
   test::child_process ctl(argv, {{"LAIN_DOMAIN", "lain.local"}});
 
@@ -415,9 +430,21 @@ TEST_CASE("ctl pushes Graphite lines of the original's shape and serves valid me
   CHECK(parsed->find("redis_up", {{"instance", "1"}}));
   CHECK(parsed->find("rsm_ctl_actions_total", {{"kind", "replicaof"}}));
 
-  auto paused = test::run_program(
-      {"curl", "-s", "-X", "POST", "http://127.0.0.1:" + std::to_string(hport) + "/pause?for=1m"});
-  CHECK(paused.out == "paused for 1m\n");
+  // State-changing requests need the admin token, and a pause has a bounded length.
+  const auto base = "http://127.0.0.1:" + std::to_string(hport);
+  auto post = [&](const std::string& path, const std::string& token) {
+    std::vector<std::string> argv = {"curl", "-s", "-X", "POST", base + path};
+    if (!token.empty()) {
+      argv.push_back("-H");
+      argv.push_back("Authorization: Bearer " + token);
+    }
+    return test::run_program(argv).out;
+  };
+  CHECK_THAT(post("/pause?for=1m", ""), Catch::StartsWith("give the admin token"));
+  CHECK_THAT(post("/pause?for=1m", "not-the-token-at-all"), Catch::StartsWith("give the admin"));
+  CHECK_THAT(post("/pause", k_token), Catch::StartsWith("give ?for=DURATION"));
+  CHECK_THAT(post("/pause?for=25h", k_token), Catch::StartsWith("a pause lasts"));
+  CHECK(post("/pause?for=1m", k_token) == "paused for 1m\n");
   auto status =
       test::run_program({"curl", "-s", "http://127.0.0.1:" + std::to_string(hport) + "/status"});
   CHECK(status.out.find("\"paused\":true") != std::string::npos);

@@ -39,11 +39,18 @@ void add_discovery_options(option_set& set);
 /// Throws usage_error for bad values or an unreadable topology file.
 std::unique_ptr<discovery::source> make_discovery(const values& v);
 
+/// --http-max-connections and --http-header-timeout, for a command with an HTTP listener.
+void add_http_options(option_set& set);
+/// The limits those options give.
+net::http_limits http_limits_of(const values& v);
+
 /// An HTTP server on `listen` (on the control context), or null after one line on `err`:
 /// "rsm <command>: cannot listen on <addr>: <why>".
 std::unique_ptr<net::http_server> open_http(net::runtime& rt, const address& listen,
-                                            std::string_view command, std::ostream& err);
-/// Routes GET /metrics to a Prometheus exposition that `fill` writes at each request.
+                                            std::string_view command, std::ostream& err,
+                                            net::http_limits limits = {});
+/// Routes GET /metrics to a Prometheus exposition that `fill` writes at each request (and the
+/// listener's own rsm_http_* series).
 void serve_metrics(net::http_server& http, std::function<void(metrics::exposition&)> fill);
 
 /// Applies --log-level and --log-format.

@@ -3,7 +3,9 @@
 ///
 ///   GET  /status             the controller's state (JSON, docs/ctl.md)
 ///   GET  /metrics            Prometheus exposition of the group and the controller
-///   POST /pause[?for=5m]     passes observe and plan but do not act (until /resume or `for`)
+/// and, with the admin token (`Authorization: Bearer`, `--admin-token-file`):
+///   POST /pause?for=5m       passes observe and plan but do not act (until /resume or `for`,
+///                            at most 24 h)
 ///   POST /resume
 ///   POST /choose-master?addr=HOST:PORT   the master of a fresh group whose data is in more
 ///                                         than one replication history (plan rule b)
