@@ -28,6 +28,10 @@ option_set proxy_options() {
       .text("max-shared-lanes", "32",
             "shared connections per thread, one per protocol and db in use", {}, "N")
       .text("client-idle-timeout", "0", "close clients idle this long (0: never)", {}, "DURATION")
+      .text("auth-timeout", "10s",
+            "with --requirepass, close a client that has not authenticated this long after "
+            "connecting (0: never)",
+            {}, "DURATION")
       .text("client-output-stall", "300ms",
             "close a client that reads nothing this long while holding over 4 MiB of replies", {},
             "DURATION")
@@ -75,6 +79,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   auto threads = static_cast<std::size_t>(v.integer("threads", 0, 256));
   if (threads == 0) threads = net::default_data_threads(net::available_cores());
   s.client_idle_timeout = v.dur("client-idle-timeout");
+  s.auth_timeout = v.dur("auth-timeout");
   s.client_output_stall = v.dur("client-output-stall");
   s.client_query_limit = static_cast<std::size_t>(v.integer("client-query-limit", 4096, 1LL << 30));
   s.reply_timeout = v.dur("reply-timeout");

@@ -364,7 +364,11 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
   for (const auto& n : job.layout.nodes) {
     std::error_code ec;
     fs::create_directories(n.dir, ec);
+    // The config holds requirepass (and Sentinel writes auth-pass into its own): the node's
+    // directory is the owner's alone, and so is the file, before a secret is written to it.
+    if (!ec) fs::permissions(n.dir, fs::perms::owner_all, ec);
     std::ofstream conf(n.conf_path, std::ios::trunc);
+    if (!ec) fs::permissions(n.conf_path, fs::perms::owner_read | fs::perms::owner_write, ec);
     conf << n.config(n.what == up::node::kind::redis ? job.password : std::string());
     conf.close();
     if (ec || !conf) {

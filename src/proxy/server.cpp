@@ -187,6 +187,8 @@ void server::add_metrics(metrics::exposition& e) const {
           {}, static_cast<double>(lanes));
   e.counter("rsm_proxy_idle_closed_total", "clients closed after --client-idle-timeout", {},
             n(st.idle_closed));
+  e.counter("rsm_proxy_auth_timeouts_total",
+            "clients closed for not authenticating within --auth-timeout", {}, n(st.auth_timeouts));
   e.counter("rsm_proxy_sessions_closed_on_switch_total",
             "sessions closed because the master was replaced", {}, n(st.killed_on_switch));
   if (st.tracker) {

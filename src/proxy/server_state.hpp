@@ -109,12 +109,14 @@ struct server::state {
   std::atomic<std::uint64_t> killed_on_switch{0};
   std::atomic<std::uint64_t> master_changes{0};
   std::atomic<std::uint64_t> idle_closed{0};
+  std::atomic<std::uint64_t> auth_timeouts{0};
   /// Commands rsm's command table does not know (each pinned its session).
   std::atomic<std::uint64_t> unknown_commands{0};
   /// Sessions pinned because their thread had --max-shared-lanes lanes already.
   std::atomic<std::uint64_t> lanes_full{0};
   /// The first --client-query-limit pause was logged.
   std::atomic<bool> query_paused_logged{false};
+  std::atomic<bool> auth_timeout_logged{false};
   /// CLIENT ID: the proxy's own numbering of client connections.
   std::atomic<std::uint64_t> next_client_id{0};
   std::atomic<bool> stopped{false};

@@ -691,6 +691,20 @@ void session::detach_backend() {
 
 std::size_t session::sweep() {
   if (closed_) return 0;
+  if (!pipe_.state.authenticated && st_->cfg.auth_timeout.count() > 0 &&
+      std::chrono::steady_clock::now() - connected_at_ >= st_->cfg.auth_timeout) {
+    // Descriptors and buffers are for clients that can use them: one that has not
+    // authenticated by now is closed, without a word (as a server closes a slow handshake).
+    st_->auth_timeouts.fetch_add(1, std::memory_order_relaxed);
+    if (!st_->auth_timeout_logged.exchange(true)) {
+      log::info("proxy",
+                "closed a client that did not authenticate within --auth-timeout (counted in "
+                "rsm_proxy_auth_timeouts_total)",
+                {{"auth_timeout", to_string(st_->cfg.auth_timeout)}});
+    }
+    close();
+    return 0;
+  }
   std::size_t found = 0;
   if (reads_ == swept_reads_ && reveal_end_of_stream(client_)) ++found;
   swept_reads_ = reads_;

@@ -106,6 +106,8 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   bool streaming_ = false;
   /// Reads completed from the client, and their count at the last sweep.
   std::uint64_t reads_ = 0, swept_reads_ = 0;
+  /// When the client connected (the sweep closes it past --auth-timeout unauthenticated).
+  std::chrono::steady_clock::time_point connected_at_ = std::chrono::steady_clock::now();
   /// What the session decides per request, and the connection state it holds for the client
   /// (authenticated, pinned, MULTI, db, protocol, name, ...).
   request_pipeline pipe_;

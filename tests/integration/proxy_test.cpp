@@ -257,6 +257,46 @@ TEST_CASE("proxy: refused commands and AUTH and QUIT and max clients and protoco
   }
 }
 
+TEST_CASE("proxy: a client that does not authenticate within --auth-timeout is closed",
+          "[integration][proxy]") {
+  auto redis = test::server_process::redis();
+  address metrics_addr{"127.0.0.1", test::free_port()};
+  proxy_process proxy(redis->addr(), {"--requirepass", "s3cret", "--auth-timeout", "1s",
+                                      "--metrics-listen", metrics_addr.to_string()});
+  asio::io_context ctx;
+  auto open = [&](const std::string& first) {
+    tcp::socket s(ctx);
+    s.connect(tcp::endpoint(asio::ip::make_address("127.0.0.1"), proxy.addr.port));
+    asio::write(s, asio::buffer(first));
+    std::string line;
+    asio::read_until(s, asio::dynamic_buffer(line), "\r\n");
+    return std::make_pair(std::move(s), line);
+  };
+  auto [silent, l1] = open("PING\r\n");
+  CHECK(l1 == "-NOAUTH Authentication required.\r\n");
+  auto [authed, l2] = open("AUTH s3cret\r\n");
+  CHECK(l2 == "+OK\r\n");
+  // The unauthenticated one is closed by the sweep, within a second past the timeout.
+  auto t0 = std::chrono::steady_clock::now();
+  char c;
+  error_code ec;
+  silent.read_some(asio::buffer(&c, 1), ec);
+  auto took = std::chrono::steady_clock::now() - t0;
+  CHECK(ec == asio::error::eof);
+  CHECK(took < 3s);
+  // The authenticated one is still served.
+  asio::write(authed, asio::buffer(std::string("PING\r\n")));
+  std::string line;
+  asio::read_until(authed, asio::dynamic_buffer(line), "\r\n");
+  CHECK(line == "+PONG\r\n");
+  auto r = test::run_program({"curl", "-sf", "http://" + metrics_addr.to_string() + "/metrics"});
+  auto parsed = metrics::parse_exposition(r.out);
+  REQUIRE(parsed);
+  const auto* m = parsed->find("rsm_proxy_auth_timeouts_total");
+  REQUIRE(m);
+  CHECK(m->value == 1);
+}
+
 TEST_CASE("proxy: redis-cli --pipe of 100k commands", "[integration][proxy]") {
   FOR_EACH_BACKEND_MODE();
   auto redis = test::server_process::redis();

@@ -36,6 +36,9 @@ struct settings {
   std::size_t max_shared_lanes = 32;
   /// Close a client idle this long with no reply due (0: never), as Redis's `timeout`.
   duration client_idle_timeout{0};
+  /// With requirepass: close a client that has not authenticated this long after connecting
+  /// (0: never). Checked by the once-a-second sweep, so within a second of it.
+  duration auth_timeout{std::chrono::seconds(10)};
   duration connect_timeout{std::chrono::seconds(2)};
   /// Bytes of backend replies held for a client that reads slowly; past it the proxy stops
   /// reading that client's backend (Redis's own client-output-buffer-limit then applies).
