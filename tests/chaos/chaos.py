@@ -394,7 +394,7 @@ class Proxy:
     def start(self):
         self.proc = spawn([self.rsm, "proxy", "--listen", f"127.0.0.1:{self.port}",
                            "--lainlet", f"127.0.0.1:{self.lainlet_port}", "--app", "chaos",
-                           "--master-name", MASTER, "--threads", "2", "--max-clients", "20000",
+                           "--master-name", MASTER, "--threads", "2", "--max-clients", "15000",
                            "--metrics-listen", f"127.0.0.1:{self.metrics_port}"],
                           stderr=self.log)
         assert wait_until(lambda: command(self.port, "PING") == "+PONG", 20), \

@@ -135,20 +135,29 @@ TEST_CASE("every secret can come from a file and is never printed", "[unit][cli]
   CHECK(v.text("password") == "from-a-file");  // the trailing newline is not part of it
   CHECK(parse(set, {}, fake_env({{"RSM_REQUIREPASS_FILE", pass}})).text("requirepass") ==
         "from-a-file");
-  CHECK_THROWS_WITH(parse(set, {"--password-file", pass, "--password", "x"}, fake_env({}))
-                        .text("password"),
-                    Catch::Contains("not both"));
-  CHECK_THROWS_WITH(parse(set, {"--password-file", file("empty", "\n")}, fake_env({}))
-                        .text("password"),
-                    Catch::Contains("is empty"));
-  CHECK_THROWS_WITH(parse(set, {"--password-file", (dir.path() / "missing").string()},
-                          fake_env({}))
+  CHECK_THROWS_WITH(
+      parse(set, {"--password-file", pass, "--password", "x"}, fake_env({})).text("password"),
+      Catch::Contains("not both"));
+  CHECK_THROWS_WITH(
+      parse(set, {"--password-file", file("empty", "\n")}, fake_env({})).text("password"),
+      Catch::Contains("is empty"));
+  CHECK_THROWS_WITH(parse(set, {"--password-file", (dir.path() / "missing").string()}, fake_env({}))
                         .text("password"),
                     Catch::Contains("cannot read"));
   auto r = run_cli({"proxy", "--print-config", "--sentinel-password-file", pass});
   CHECK(r.code == 0);
   CHECK(r.out.find("from-a-file") == std::string::npos);
   CHECK(r.out.find("sentinel-password = <redacted>") != std::string::npos);
+}
+
+TEST_CASE("the controller's HTTP listener is on loopback unless told otherwise", "[unit][cli]") {
+  auto r = run_cli({"ctl", "--print-config"});
+  CHECK(r.code == 0);
+  CHECK(r.out.find("http-listen = 127.0.0.1:8091\n") != std::string::npos);
+  CHECK(r.out.find("admin-token-file = \n") != std::string::npos);
+  // A port alone still means every interface (the LAIN files pass one).
+  auto v = parse(ctl_options(), {"--http-listen", ":8091"}, fake_env({}));
+  CHECK(v.addr("http-listen")->host.empty());
 }
 
 TEST_CASE("usage errors are one line on stderr with exit code 2", "[unit][cli]") {
