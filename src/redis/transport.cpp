@@ -20,7 +20,19 @@ awaitable<result<tcp::socket>> async_tcp_connect(address server) {
       host, std::to_string(server.port), tcp::resolver::numeric_service, use_nothrow);
   if (rec) co_return error(errc::resolve_failed, host + ": " + rec.message());
   tcp::socket socket(ex);
-  auto [ec, ep] = co_await asio::async_connect(socket, endpoints, use_nothrow);
+  error_code ec = asio::error::host_not_found;
+  for (const auto& entry : endpoints) {
+    error_code ignored;
+    socket.close(ignored);
+    // Opened here, not by a range connect: out of descriptors (EMFILE) is then reported as
+    // what it is, not as a cancelled connect.
+    if (socket.open(entry.endpoint().protocol(), ec); ec) {
+      co_return error(ec, "cannot open a socket to " + server.to_string());
+    }
+    auto [cec] = co_await socket.async_connect(entry.endpoint(), use_nothrow);
+    ec = cec;
+    if (!ec) break;
+  }
   if (ec) co_return error(ec, server.to_string());
   socket.set_option(tcp::no_delay(true), ec);
   co_return std::move(socket);
