@@ -21,18 +21,20 @@ awaitable<result<tcp::socket>> async_tcp_connect(address server) {
   if (rec) co_return error(errc::resolve_failed, host + ": " + rec.message());
   tcp::socket socket(ex);
   error_code ec = asio::error::host_not_found;
+  bool open_failed = false;
   for (const auto& entry : endpoints) {
     error_code ignored;
     socket.close(ignored);
     // Opened here, not by a range connect: out of descriptors (EMFILE) is then reported as
-    // what it is, not as a cancelled connect.
-    if (socket.open(entry.endpoint().protocol(), ec); ec) {
-      co_return error(ec, "cannot open a socket to " + server.to_string());
-    }
+    // what it is, not as a cancelled connect. (An address family the host lacks: the next.)
+    socket.open(entry.endpoint().protocol(), ec);
+    open_failed = static_cast<bool>(ec);
+    if (ec) continue;
     auto [cec] = co_await socket.async_connect(entry.endpoint(), use_nothrow);
     ec = cec;
     if (!ec) break;
   }
+  if (ec && open_failed) co_return error(ec, "cannot open a socket to " + server.to_string());
   if (ec) co_return error(ec, server.to_string());
   socket.set_option(tcp::no_delay(true), ec);
   co_return std::move(socket);
