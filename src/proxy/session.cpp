@@ -84,6 +84,8 @@ awaitable<void> session::client_loop() {
   drained_reader reads(client_);
   for (;;) {
     while (scan < end_) {
+      // Before AUTH, Redis's limits for unauthenticated clients (frame_parser.hpp).
+      parser_.set_unauthenticated(!pipe_.state.authenticated);
       auto step = parser_.parse(std::string_view(buf_.data() + scan, end_ - scan));
       scan += step.consumed;
       if (step.what == resp::parse_step::kind::error) {

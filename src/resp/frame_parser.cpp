@@ -193,11 +193,13 @@ bool request_parser::parse_whole(std::string_view in, std::size_t& pos) {
   long long args = 0;
   if (!count(args) || args <= 0 || args > static_cast<long long>(limits_.max_multibulk))
     return false;
+  if (unauthenticated_ && args > k_unauthenticated_multibulk) return false;
   for (long long i = 0; i < args; ++i) {
     if (p >= in.size() || in[p] != '$') return false;
     ++p;
     long long len = 0;
     if (!count(len) || len < 0 || len > static_cast<long long>(limits_.max_bulk)) return false;
+    if (unauthenticated_ && len > k_unauthenticated_bulk) return false;
     auto size = static_cast<std::size_t>(len);
     if (in.size() - p < size + 2) return false;
     if (i == 0) name_.append(in.substr(p, size));
@@ -248,12 +250,16 @@ parse_step request_parser::parse(std::string_view in) {
           if (mbulk) {
             if (!ok || n > static_cast<long long>(limits_.max_multibulk))
               return fail("invalid multibulk length", pos);
+            if (unauthenticated_ && n > k_unauthenticated_multibulk)
+              return fail("unauthenticated multibulk length", pos);
             if (n <= 0) return step_end(parse_step::kind::frame_end);  // ignored by Redis
             argc_ = args_left_ = static_cast<std::size_t>(n);
             st_ = state::bulk_header;
           } else {
             if (!ok || n < 0 || n > static_cast<long long>(limits_.max_bulk))
               return fail("invalid bulk length", pos);
+            if (unauthenticated_ && n > k_unauthenticated_bulk)
+              return fail("unauthenticated bulk length", pos);
             bulk_left_ = static_cast<std::size_t>(n);
             st_ = state::bulk_data;
           }

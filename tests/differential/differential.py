@@ -130,6 +130,15 @@ def state_cases():
     for _ in range(300):
         seq = [rnd.choice(STATE_STEPS) for _ in range(3)]
         yield " ".join(repr(x) for x in seq), b"".join(x + rnd.choice(SHOW_STEPS) for x in seq) + show
+    # Redis's limits for clients that have not authenticated (10 arguments of 16 KiB at most):
+    # at, and one past, each (with requirepass, past them is a protocol error and a close).
+    def echo(*args):
+        return b"*%d\r\n$4\r\nECHO\r\n" % (len(args) + 1) + b"".join(
+            b"$%d\r\n%s\r\n" % (len(a), a) for a in args)
+    yield "10 arguments", echo(*[b"a"] * 9) + show
+    yield "11 arguments", echo(*[b"a"] * 10) + show
+    yield "an argument of 16384 bytes", echo(b"x" * 16384) + show
+    yield "an argument of 16385 bytes", echo(b"x" * 16385) + show
 
 
 def state_data(port, password):

@@ -157,3 +157,49 @@ TEST_CASE(
   CHECK(redis->command({"GET", "k"}).str == "v");
   CHECK(proxy.stop() == 0);
 }
+
+TEST_CASE(
+    "proxy: 200 unauthenticated clients sending 1 MiB partial frames are refused at the "
+    "header and cost nothing",
+    "[integration][proxy][limits]") {
+  auto redis = test::server_process::redis();
+  address listen{"127.0.0.1", test::free_port()};
+  test::child_process proxy({k_rsm, "proxy", "--listen", listen.to_string(), "--master",
+                             redis->addr().to_string(), "--requirepass", "s3cret"});
+  REQUIRE(test::await_ping(listen, 5s));
+  asio::io_context ctx;
+  client authed(ctx, listen, "AUTH s3cret\r\n");
+  REQUIRE(authed.first == "+OK\r\n");
+  // Each announces a 1 MiB argument and sends most of it: Redis's limit for unauthenticated
+  // clients (16 KiB per argument, 10 arguments) refuses it at the header, and the proxy closes.
+  const std::string header = "*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1048576\r\n";
+  const std::string body(1024 * 1024 - 1, 'x');
+  std::size_t refused = 0;
+  std::vector<std::unique_ptr<tcp::socket>> socks;
+  for (int i = 0; i < 200; ++i) {
+    auto s = std::make_unique<tcp::socket>(ctx);
+    error_code ec;
+    s->connect(tcp::endpoint(asio::ip::make_address(listen.host), listen.port), ec);
+    REQUIRE_FALSE(ec);
+    asio::write(*s, asio::buffer(header), ec);
+    asio::write(*s, asio::buffer(body), ec);  // may fail: the proxy has closed by then
+    std::string line;
+    asio::read_until(*s, asio::dynamic_buffer(line), "\r\n", ec);
+    if (line == "-ERR Protocol error: unauthenticated bulk length\r\n") ++refused;
+    socks.push_back(std::move(s));
+    if (i % 50 == 0) CHECK(authed.call("INCR n\r\n").starts_with(":"));
+  }
+  CHECK(refused == 200);
+  CHECK(authed.call("GET n\r\n").starts_with("$1\r\n4"));  // the 4 INCRs above
+  // The proxy never held those megabytes.
+  std::ifstream status("/proc/" + std::to_string(proxy.pid()) + "/status");
+  std::string line;
+  long rss_kib = -1;
+  while (std::getline(status, line)) {
+    if (line.starts_with("VmHWM:")) rss_kib = std::stol(line.substr(6));
+  }
+  INFO("proxy peak RSS: " << rss_kib << " KiB");
+  CHECK(rss_kib > 0);
+  CHECK(rss_kib < 64 * 1024);
+  CHECK(proxy.stop() == 0);
+}

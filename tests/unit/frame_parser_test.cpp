@@ -208,6 +208,36 @@ TEST_CASE("malformed requests get Redis's exact protocol errors", "[unit][frame]
   }
 }
 
+TEST_CASE("before AUTH a request has Redis's limits for unauthenticated clients", "[unit][frame]") {
+  const std::string big_arg = "*2\r\n$3\r\nSET\r\n$16385\r\n";
+  const std::string eleven = "*11\r\n";
+  std::string ten_of_16k = "*10\r\n";
+  for (int i = 0; i < 10; ++i) ten_of_16k += "$16384\r\n" + std::string(16384, 'x') + "\r\n";
+  for (const auto& [input, error] : std::vector<std::pair<std::string, std::string>>{
+           {eleven, "ERR Protocol error: unauthenticated multibulk length"},
+           {big_arg, "ERR Protocol error: unauthenticated bulk length"},
+           {ten_of_16k, ""}}) {
+    INFO(input.substr(0, 20));
+    for (const auto& cuts : splits(input.size(), 3)) {
+      if (cuts.size() > 1000) continue;
+      request_parser p;
+      p.set_unauthenticated(true);
+      std::string got;
+      std::size_t frames = 0;
+      feed(
+          p, input, cuts, [&](std::size_t) { ++frames; }, &got);
+      CHECK(got == error);
+      CHECK(frames == (error.empty() ? 1u : 0u));
+      // Authenticated, the same bytes are no error (the first two wait for more).
+      request_parser q;
+      std::string none;
+      feed(
+          q, input, cuts, [](std::size_t) {}, &none);
+      CHECK(none.empty());
+    }
+  }
+}
+
 namespace {
 
 // Every RESP2 and RESP3 type, as Redis sends them.

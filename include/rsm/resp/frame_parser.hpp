@@ -66,6 +66,13 @@ class request_parser {
   explicit request_parser(limits l) : limits_(l) {}
 
   parse_step parse(std::string_view input);
+  /// A client that has not authenticated (the proxy has --requirepass) may send at most 10
+  /// arguments of at most 16 KiB each, as Redis 7 allows (CVE-2021-32675): more is the
+  /// protocol error Redis replies ("unauthenticated multibulk length", "... bulk length").
+  /// Set between frames.
+  void set_unauthenticated(bool u) { unauthenticated_ = u; }
+  static constexpr long long k_unauthenticated_multibulk = 10;
+  static constexpr long long k_unauthenticated_bulk = 16384;
 
   /// About the frame being parsed or just ended.
   const short_text& name() const { return name_; }       // first argument, as sent
@@ -112,6 +119,7 @@ class request_parser {
   short_text arg1_;
   std::string error_;
   bool failed_ = false;
+  bool unauthenticated_ = false;
 };
 
 class reply_parser {
