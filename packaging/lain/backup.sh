@@ -6,7 +6,19 @@ set -euo pipefail
 PORT=${REDIS_PORT:-6379}
 DATA_DIR=${DATA_DIR:-/redis/data}
 BACKUP_DIR=${BACKUP_DIR:-/redis/backup}
-cli() { redis-cli -p "$PORT" ${REDIS_PASSWORD:+--no-auth-warning -a "$REDIS_PASSWORD"} "$@"; }
+# The password: REDIS_PASSWORD, or the LAIN secret file (secret.sh) when there is one; given
+# to redis-cli in its environment (REDISCLI_AUTH), never on its command line.
+if [ -z "${REDIS_PASSWORD:-}" ] && [ -s "${REDIS_PASSWORD_FILE:-/lain/app/secrets/redis.password}" ]; then
+  # shellcheck source-path=SCRIPTDIR source=secret.sh
+  . "$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/secret.sh"
+fi
+cli() {
+  if [ -n "${REDIS_PASSWORD:-}" ]; then
+    REDISCLI_AUTH=$REDIS_PASSWORD redis-cli -p "$PORT" "$@"
+  else
+    redis-cli -p "$PORT" "$@"
+  fi
+}
 
 # rdb_saves counts finished saves (LASTSAVE has a one-second resolution: a save finished in the
 # same second as the previous one would look like no save at all).

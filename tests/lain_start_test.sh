@@ -1,0 +1,96 @@
+#!/usr/bin/env bash
+# The LAIN start scripts on real servers: the group's password comes from the secret file into
+# configs of mode 0600 (never onto a command line), a node needs it (requirepass), a replica
+# syncs with it (masterauth), a sentinel needs it too, a restart renews it, and without the
+# secret file neither starts.
+set -euo pipefail
+LAIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/../packaging/lain" && pwd)
+mkdir -p "${TMPDIR:-/tmp}"
+work=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+fail() { echo "lain start test: $*" >&2; exit 1; }
+
+free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+await() { # await PORT EXPECTED [password]
+  for _ in $(seq 1 200); do
+    [ "$(REDISCLI_AUTH=${3:-} redis-cli -p "$1" PING 2>/dev/null)" = "$2" ] && return 0
+    sleep 0.05
+  done
+  fail "nothing on $1 answers $2"
+}
+mode_of() { stat -c %a "$1"; }
+
+password=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+printf '%s\n' "$password" >"$work/redis.password"
+export REDIS_PASSWORD_FILE=$work/redis.password BACKUP_DIR=$work/no-backup RECOVER_DIR=$work/no-recover
+# The LAIN redis.conf without its dir (/redis/data, which the script's --dir replaces in LAIN
+# too, but Redis checks the included line first).
+grep -v '^dir ' "$LAIN/redis.conf" >"$work/redis.conf"
+export REDIS_CONF=$work/redis.conf
+
+# A master and a replica.
+p1=$(free_port)
+DATA_DIR=$work/r1/data "$LAIN/start-redis.sh" --port "$p1" --bind 127.0.0.1 \
+  --logfile "$work/r1.log" &
+pids+=($!)
+await "$p1" "NOAUTH Authentication required." ""
+await "$p1" PONG "$password"
+[ "$(mode_of "$work/r1/redis-run.conf")" = 600 ] || fail "redis-run.conf is $(mode_of "$work/r1/redis-run.conf")"
+if tr '\0' ' ' <"/proc/${pids[0]}/cmdline" | grep -q "$password"; then fail "the password is on a command line"; fi
+p2=$(free_port)
+DATA_DIR=$work/r2/data "$LAIN/start-redis.sh" --port "$p2" --bind 127.0.0.1 \
+  --logfile "$work/r2.log" &
+pids+=($!)
+await "$p2" PONG "$password"
+REDISCLI_AUTH=$password redis-cli -p "$p1" SET k v >/dev/null
+REDISCLI_AUTH=$password redis-cli -p "$p2" REPLICAOF 127.0.0.1 "$p1" >/dev/null
+synced=""
+for _ in $(seq 1 200); do
+  if REDISCLI_AUTH=$password redis-cli -p "$p2" INFO replication | grep -q "master_link_status:up"; then
+    synced=yes
+    break
+  fi
+  sleep 0.05
+done
+[ -n "$synced" ] || fail "the replica did not sync with masterauth"
+[ "$(REDISCLI_AUTH=$password redis-cli -p "$p2" GET k)" = v ] || fail "the replica lacks k"
+
+# A sentinel: its own password too, renewed (not repeated) at a restart. (Its writable copy
+# made beforehand, world-readable and without the LAIN dir /redis: the script makes it 0600.)
+mkdir -p "$work/s1"
+grep -v '^dir ' "$LAIN/sentinel.conf" >"$work/s1/sentinel.conf"
+chmod 644 "$work/s1/sentinel.conf"
+s1=$(free_port)
+SENTINEL_CONF=$work/s1/sentinel.conf "$LAIN/start-sentinel.sh" --port "$s1" --bind 127.0.0.1 \
+  --logfile "$work/s1.log" &
+pids+=($!)
+await "$s1" "NOAUTH Authentication required." ""
+await "$s1" PONG "$password"
+[ "$(mode_of "$work/s1/sentinel.conf")" = 600 ] || fail "sentinel.conf is $(mode_of "$work/s1/sentinel.conf")"
+kill "${pids[2]}"
+wait "${pids[2]}" 2>/dev/null || true
+SENTINEL_CONF=$work/s1/sentinel.conf "$LAIN/start-sentinel.sh" --port "$s1" --bind 127.0.0.1 \
+  --logfile "$work/s1.log" &
+pids+=($!)
+await "$s1" PONG "$password"
+[ "$(grep -c '^requirepass ' "$work/s1/sentinel.conf")" = 1 ] || fail "requirepass repeated in sentinel.conf"
+
+# Without the secret file, neither starts, and says why.
+if REDIS_PASSWORD_FILE=$work/missing DATA_DIR=$work/r3/data "$LAIN/start-redis.sh" 2>"$work/err"; then
+  fail "start-redis.sh started without a password"
+fi
+grep -q "LAIN" "$work/err" || fail "no reason given: $(cat "$work/err")"
+if REDIS_PASSWORD_FILE=$work/missing SENTINEL_CONF=$work/s2/sentinel.conf "$LAIN/start-sentinel.sh" 2>/dev/null; then
+  fail "start-sentinel.sh started without a password"
+fi
+
+# backup.sh takes the password from the secret file, not from its command line.
+REDIS_PORT=$p1 DATA_DIR=$work/r1/data BACKUP_DIR=$work/backup "$LAIN/backup.sh" >/dev/null
+ls "$work/backup"/redis-*.tar.gz >/dev/null || fail "no backup written"
+echo "lain start test: ok"
