@@ -63,6 +63,8 @@ struct master_tracker::state {
   /// data threads read.
   fence_clock fence;
   std::atomic<bool> fenced{false};
+  /// A majority answers again: writes resume after the next resolution it answers.
+  bool unfence_pending = false;
   /// The last resolution: sentinels known, and how many answered.
   std::atomic<int> sentinels_known{0};
   std::atomic<int> sentinels_answering{0};
@@ -161,16 +163,30 @@ void publish(const std::shared_ptr<master_tracker::state>& st, std::optional<add
 
 // --fence-after: a proxy cut from the sentinels' majority cannot learn of a failover, so what
 // the old master acknowledges from then on may be lost; fence_after after a majority last
-// answered it stops taking writes, and takes them again as soon as a majority answers.
+// answered it stops taking writes. When a majority answers again, writes wait for a
+// resolution by that majority (triggered at once): the master may have changed meanwhile, and
+// the old one, still master until Sentinel demotes it, can briefly accept writes again when
+// the partition heals (its replicas' REPLCONF ACKs queued during the cut arrive and satisfy
+// min-replicas-to-write) — the partition suite lost such a write before this rule.
 void apply_fence(master_tracker::state& st, fence_clock::change c) {
   if (c == fence_clock::change::fenced) {
+    st.unfence_pending = false;
     st.fenced.store(true);
     log::error("proxy", "fenced: no majority of the sentinels answers; writes refused",
                {{"for", to_string(st.cfg.fence_after)}});
-  } else if (c == fence_clock::change::unfenced) {
-    st.fenced.store(false);
-    log::warn("proxy", "a majority of the sentinels answers again: writes accepted");
+  } else if (c == fence_clock::change::unfenced && st.fenced.load()) {
+    st.unfence_pending = true;
+    log::info("proxy", "a majority of the sentinels answers again: re-verifying the master");
+    st.trigger("a majority of the sentinels answers again", true);
   }
+}
+
+// The end of a resolution a majority answered, with the master it verified published.
+void confirm_unfence(master_tracker::state& st) {
+  if (!st.unfence_pending) return;
+  st.unfence_pending = false;
+  st.fenced.store(false);
+  log::warn("proxy", "the master is verified by a majority of the sentinels: writes accepted");
 }
 
 // The fence's heartbeat (fence.hpp): a PING to every sentinel each period, on a connection
@@ -310,6 +326,7 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
   }
   st->last_problem.clear();
   publish(st, best, reason);
+  if (answered >= e.known / 2 + 1) confirm_unfence(*st);
 }
 
 void follow(const std::shared_ptr<master_tracker::state>& st) {

@@ -474,6 +474,9 @@ class Run:
              "errors_during": len(during), "error_kinds": kinds, "disconnects": w.disconnects,
              "first_fenced_at": round(fenced[0] - t0, 2) if fenced else None,
              "longest_gap": round(gap, 2), "wrong": len(w.wrong)}
+        if after_move:
+            late = [(i, round(t - t0, 2)) for i, t in lost if moved and t > moved][:5]
+            print(f"  {w.name}: lost after the move (i, s after the cut): {late}")
         print(f"  {w.name:<22} acked {r['acked']:>5}  lost {r['lost']:>4} (after the move {r['lost_after_move']})"
               f"  last lost at {r['last_lost_at']} s  errors {sum(kinds.values())} {kinds}"
               f"  disconnects {w.disconnects}  longest gap {gap:.2f} s")
