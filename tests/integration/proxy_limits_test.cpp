@@ -25,6 +25,13 @@ namespace {
 
 const std::string k_rsm = RSM_BINARY;
 
+// Under a sanitizer the proxy's memory is the sanitizer's: the bound is printed, not asserted.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+constexpr bool k_memory_bounds = false;
+#else
+constexpr bool k_memory_bounds = true;
+#endif
+
 // utime + stime of `pid`, in seconds.
 double cpu_seconds(pid_t pid) {
   std::ifstream f("/proc/" + std::to_string(pid) + "/stat");
@@ -200,6 +207,6 @@ TEST_CASE(
   }
   INFO("proxy peak RSS: " << rss_kib << " KiB");
   CHECK(rss_kib > 0);
-  CHECK(rss_kib < 64 * 1024);
+  if (k_memory_bounds) CHECK(rss_kib < 64 * 1024);
   CHECK(proxy.stop() == 0);
 }
