@@ -29,8 +29,9 @@ struct log_gate {
 }  // namespace
 
 struct http_server::state {
-  state(asio::any_io_executor ex, http_limits l) : acceptor(ex), limits(l) {}
+  state(asio::any_io_executor ex, http_limits l) : acceptor(ex), backoff(ex), limits(l) {}
   tcp::acceptor acceptor;
+  asio::steady_timer backoff;  // the accept loop's pause after an accept error
   http_limits limits;
   struct route_entry {
     handler h;
@@ -82,6 +83,7 @@ void http_server::stop() {
   state_->stopped = true;
   error_code ignored;
   state_->acceptor.close(ignored);
+  state_->backoff.cancel();
 }
 
 void http_server::add_metrics(metrics::exposition& e) const {
@@ -207,7 +209,6 @@ awaitable<void> serve(std::shared_ptr<http_server::state> st, tcp::socket socket
 awaitable<void> http_server::async_run() {
   auto st = state_;
   auto ex = co_await asio::this_coro::executor;
-  asio::steady_timer pause(ex);
   auto backoff = std::chrono::milliseconds(0);
   while (!st->stopped) {
     auto [ec, socket] = co_await st->acceptor.async_accept(use_nothrow);
@@ -226,8 +227,8 @@ awaitable<void> http_server::async_run() {
                    {"error", ec.message()},
                    {"for", to_string(std::chrono::duration_cast<duration>(backoff))}});
       }
-      pause.expires_after(backoff);
-      if (auto [pec] = co_await pause.async_wait(use_nothrow); pec) co_return;
+      st->backoff.expires_after(backoff);
+      if (auto [pec] = co_await st->backoff.async_wait(use_nothrow); pec) co_return;
       continue;
     }
     backoff = std::chrono::milliseconds(0);

@@ -156,7 +156,8 @@ TEST_CASE("the controller's HTTP listener is on loopback unless told otherwise",
   CHECK(r.out.find("http-listen = 127.0.0.1:8091\n") != std::string::npos);
   CHECK(r.out.find("admin-token-file = \n") != std::string::npos);
   // A port alone still means every interface (the LAIN files pass one).
-  auto v = parse(ctl_options(), {"--http-listen", ":8091"}, fake_env({}));
+  auto set = ctl_options();  // values refer to their option set: it must outlive them
+  auto v = parse(set, {"--http-listen", ":8091"}, fake_env({}));
   CHECK(v.addr("http-listen")->host.empty());
 }
 
