@@ -1,6 +1,7 @@
 #include "rsm/net/http_server.hpp"
 
 #include "rsm/log.hpp"
+#include "rsm/net/backoff.hpp"
 #include "rsm/secret.hpp"
 
 #include <boost/beast/core/flat_buffer.hpp>
@@ -209,7 +210,7 @@ awaitable<void> serve(std::shared_ptr<http_server::state> st, tcp::socket socket
 awaitable<void> http_server::async_run() {
   auto st = state_;
   auto ex = co_await asio::this_coro::executor;
-  auto backoff = std::chrono::milliseconds(0);
+  net::backoff delays(std::chrono::milliseconds(10), std::chrono::seconds(1));
   while (!st->stopped) {
     auto [ec, socket] = co_await st->acceptor.async_accept(use_nothrow);
     if (ec) {
@@ -218,20 +219,16 @@ awaitable<void> http_server::async_run() {
       if (cs.cancelled() != asio::cancellation_type::none) co_return;
       // Out of descriptors or memory: the error repeats at once; wait instead of spinning.
       ++st->accept_errors;
-      backoff = std::min<std::chrono::milliseconds>(
-          std::max<std::chrono::milliseconds>(backoff * 2, std::chrono::milliseconds(10)),
-          std::chrono::seconds(1));
+      const auto pause = delays.next();
       if (st->accept_log.open()) {
         log::warn("http", "accept failed; backing off",
-                  {{"listener", st->where},
-                   {"error", ec.message()},
-                   {"for", to_string(std::chrono::duration_cast<duration>(backoff))}});
+                  {{"listener", st->where}, {"error", ec.message()}, {"for", to_string(pause)}});
       }
-      st->backoff.expires_after(backoff);
+      st->backoff.expires_after(pause);
       if (auto [pec] = co_await st->backoff.async_wait(use_nothrow); pec) co_return;
       continue;
     }
-    backoff = std::chrono::milliseconds(0);
+    delays.reset();
     if (st->open >= st->limits.max_connections) {
       ++st->refused_over_cap;
       if (st->cap_log.open()) {

@@ -2,6 +2,7 @@
 
 #include "backend_link.hpp"
 #include "rsm/log.hpp"
+#include "rsm/net/backoff.hpp"
 #include "rsm/proxy/master_tracker.hpp"
 #include "session.hpp"
 
@@ -251,7 +252,7 @@ awaitable<void> server::async_run() {
   for (std::size_t i = 0; i < st->threads.size(); ++i)
     asio::co_spawn(st->context(i), sweep(st, i), asio::detached);
   asio::steady_timer pause(co_await asio::this_coro::executor);
-  auto backoff = std::chrono::milliseconds(0);
+  net::backoff delays(std::chrono::milliseconds(10), std::chrono::seconds(1));
   auto last_log = std::chrono::steady_clock::time_point{};
   while (!st->stopped) {
     auto i = rt.data_count() == 0 ? 0 : st->next_thread++ % rt.data_count();
@@ -262,24 +263,22 @@ awaitable<void> server::async_run() {
       auto cs = co_await asio::this_coro::cancellation_state;
       if (cs.cancelled() != asio::cancellation_type::none) break;
       // Out of descriptors or memory (EMFILE, ENFILE, ENOBUFS, ENOMEM): the error repeats at
-      // once while the connection waits in the backlog; back off (10 ms doubling to 1 s)
-      // instead of spinning, and say so at most once a second.
+      // once while the connection waits in the backlog; back off (net::backoff: 10 ms doubling to 1
+      // s) instead of spinning, and say so at most once a second.
       st->accept_errors.fetch_add(1, std::memory_order_relaxed);
-      backoff = std::min<std::chrono::milliseconds>(
-          std::max<std::chrono::milliseconds>(backoff * 2, std::chrono::milliseconds(10)),
-          std::chrono::seconds(1));
+      const auto wait = delays.next();
       if (auto now = std::chrono::steady_clock::now(); now - last_log >= std::chrono::seconds(1)) {
         last_log = now;
         log::error("proxy", "accept failed; backing off",
                    {{"error", ec.message()},
                     {"clients", std::to_string(st->clients.load())},
-                    {"for", to_string(std::chrono::duration_cast<duration>(backoff))}});
+                    {"for", to_string(wait)}});
       }
-      pause.expires_after(backoff);
+      pause.expires_after(wait);
       if (auto [pec] = co_await pause.async_wait(use_nothrow); pec) break;
       continue;
     }
-    backoff = std::chrono::milliseconds(0);
+    delays.reset();
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (st->clients.load() >= st->cfg.max_clients) {
