@@ -3,18 +3,9 @@
 # data, restore.sh brings it back into an empty data directory (and refuses a non-empty one),
 # and a redis-server started on the restored directory has every key.
 set -euo pipefail
-LAIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/../packaging/lain" && pwd)
-mkdir -p "${TMPDIR:-/tmp}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR source=lain_test_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lain_test_lib.sh"
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 start_redis() { # start_redis PORT DIR
   (cd "$2" && exec redis-server --port "$1" --bind 127.0.0.1 --dir "$2" --appendonly yes \
      --logfile "$2/../redis-$1.log") &

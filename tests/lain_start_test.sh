@@ -4,19 +4,10 @@
 # syncs with it (masterauth), a sentinel needs it too, a restart renews it, and without the
 # secret file neither starts.
 set -euo pipefail
-LAIN=$(cd "$(dirname "${BASH_SOURCE[0]}")/../packaging/lain" && pwd)
-mkdir -p "${TMPDIR:-/tmp}"
-work=$(mktemp -d)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+# shellcheck source-path=SCRIPTDIR source=lain_test_lib.sh
+. "$(dirname "${BASH_SOURCE[0]}")/lain_test_lib.sh"
 fail() { echo "lain start test: $*" >&2; exit 1; }
 
-free_port() { /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
 await() { # await PORT EXPECTED [password]
   for _ in $(seq 1 200); do
     [ "$(REDISCLI_AUTH=${3:-} redis-cli -p "$1" PING 2>/dev/null)" = "$2" ] && return 0
