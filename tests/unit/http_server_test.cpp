@@ -194,6 +194,13 @@ TEST_CASE("http: connections past the cap are closed at accept and a slow reques
 }
 
 TEST_CASE("http: out of descriptors the accept loop backs off instead of spinning", "[http]") {
+#if defined(__SANITIZE_ADDRESS__)
+  // UBSan's vptr check proves memory readable by writing it into a pipe: with no descriptor
+  // left its probe fails and it reports asio's live reactor as a bad object. The RelWithDebInfo
+  // run keeps this test (the proxy's EMFILE test limits a separate rsm process instead).
+  SUCCEED("skipped under ASan+UBSan: the sanitizer itself needs descriptors");
+  return;
+#endif
   served s({});
   auto port = s.http.local_address().port;
   // The client's socket exists before the limit drops; its connection then waits in the
