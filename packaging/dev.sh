@@ -21,9 +21,9 @@ set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 JOBS=${JOBS:-2}
 BUILD_PACKAGES=(cmake make g++ pkg-config git libboost1.81-dev libboost-program-options1.81-dev
-                libhiredis-dev rapidjson-dev catch2)
+                libhiredis-dev rapidjson-dev catch2 libssl-dev)
 TEST_PACKAGES=(redis-server redis-sentinel redis-tools curl python3-redis shellcheck clang-format haproxy
-               iptables)
+               iptables openssl)
 FUZZ_PACKAGES=(clang libclang-rt-14-dev)
 
 say() { printf 'dev.sh: %s\n' "$*" >&2; }

@@ -59,8 +59,64 @@ void add_discovery_options(option_set& set) {
       .text("sentinels", "", "static sentinel list instead of lainlet", {}, "HOST:PORT,...")
       .text("topology", "", "procwatcher JSON file instead of lainlet", {}, "FILE")
       .text("master-name", "master_service", "the master name the sentinels monitor", {}, "NAME")
-      .secret("password", "password of the redis nodes (requirepass/masterauth)")
+      .text("username", "", "ACL user of rsm's connections to the redis nodes (default: default)",
+            {}, "NAME")
+      .secret("password", "password of the redis nodes (requirepass/masterauth, or --username's)")
+      .text("sentinel-username", "", "ACL user of rsm's connections to the sentinels", {}, "NAME")
       .secret("sentinel-password", "password of the sentinels");
+  add_tls_client_options(set);
+}
+
+void add_tls_client_options(option_set& set) {
+  set.flag("tls", "reach the redis nodes and the sentinels over TLS")
+      .text("tls-ca-cert-file", "",
+            "PEM CA bundle their certificates are verified against (default: the system's)", {},
+            "FILE")
+      .text("tls-client-cert-file", "", "PEM certificate rsm presents to them (mutual TLS)", {},
+            "FILE")
+      .text("tls-client-key-file", "", "its private key", {}, "FILE");
+}
+
+std::shared_ptr<net::tls_config> tls_client_of(const values& v) {
+  if (!v.flag("tls")) {
+    // (The proxy's TLS listener verifies clients against --tls-ca-cert-file too.)
+    const bool ca_for_listener = v.has("tls-listen");
+    if (!v.text("tls-client-cert-file").empty() || !v.text("tls-client-key-file").empty() ||
+        (!ca_for_listener && !v.text("tls-ca-cert-file").empty())) {
+      throw usage_error("--tls-ca-cert-file and --tls-client-* need --tls");
+    }
+    return nullptr;
+  }
+  net::tls_files f;
+  f.ca = v.text("tls-ca-cert-file");
+  f.cert = v.text("tls-client-cert-file");
+  f.key = v.text("tls-client-key-file");
+  auto cfg = net::tls_config::open(net::tls_role::client, f);
+  if (!cfg) throw usage_error("--tls: " + cfg.error().detail);
+  return *cfg;
+}
+
+backend_access access_of(const values& v) {
+  backend_access a;
+  a.redis.username = v.text("username");
+  a.redis.password = v.text("password");
+  a.sentinel.username = v.text("sentinel-username");
+  a.sentinel.password = v.text("sentinel-password");
+  a.redis.tls = a.sentinel.tls = tls_client_of(v);
+  return a;
+}
+
+void reload_tls_on_sighup(net::runtime& rt, std::shared_ptr<net::tls_config> tls,
+                          std::string what) {
+  if (!tls) return;
+  rt.on_reload([tls = std::move(tls), what = std::move(what)] {
+    if (auto r = tls->reload(); !r) {
+      log::error("tls", "certificates not reloaded: the old ones stay",
+                 {{"what", what}, {"error", r.error().detail}});
+    } else {
+      log::info("tls", "certificates reloaded", {{"what", what}});
+    }
+  });
 }
 
 std::unique_ptr<discovery::source> make_discovery(const values& v) {

@@ -127,7 +127,6 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
   s.cfg.down_after = v.dur("down-after");
   s.cfg.parallel_syncs = static_cast<int>(v.integer("parallel-syncs", 1, 1000));
   s.cfg.failover_timeout = v.dur("failover-timeout");
-  s.cfg.password = v.text("password");
   s.cfg.no_promote = v.flag("no-promote");
   s.cfg.group_marker = !v.flag("no-group-marker");
   s.cfg.min_replicas_to_write = static_cast<int>(v.integer("min-replicas-to-write", 0, 1000));
@@ -136,7 +135,9 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
   if (s.interval.count() <= 0) throw usage_error("--interval must be more than 0");
   s.cfg.flap_window = std::max(s.interval * 3, duration(std::chrono::seconds(5)));
   s.timeout = v.dur("timeout");
-  s.sentinel_password = v.text("sentinel-password");
+  auto access = access_of(v);
+  s.redis = access.redis;
+  s.sentinel = access.sentinel;
   s.dry_run = v.flag("dry-run");
   s.instance = static_cast<int>(v.integer("instance", 0, 1000000));
   s.peers = v.addr_list("peers");
@@ -155,6 +156,7 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
   gs.component = "ctl";
 
   net::runtime rt({.data_threads = 0, .stop_deadline = std::chrono::seconds(5)});
+  reload_tls_on_sighup(rt, s.redis.tls, "client");
   ctl::controller c(rt.control().get_executor(), s, make_discovery(v));
   if (auto chosen = v.addr("choose-master")) c.choose_master(*chosen);
   if (once) {

@@ -18,7 +18,19 @@ option_set proxy_options() {
       "Relays every client to the current master: pipelines, MULTI/EXEC/WATCH, pub/sub,\n"
       "blocking commands, SELECT, AUTH. The master comes from the sentinels (or --master).");
   add_discovery_options(s);
-  s.text("listen", ":8889", "address clients connect to", {}, "[HOST]:PORT")
+  s.text("listen", ":8889", "address clients connect to (empty: none, with --tls-listen)", {},
+         "[HOST]:PORT")
+      .text("tls-listen", "", "address clients connect to over TLS (off when empty)", {},
+            "[HOST]:PORT")
+      .text("tls-cert-file", "", "PEM certificate chain of the TLS listener (reread on SIGHUP)", {},
+            "FILE")
+      .text("tls-key-file", "", "its private key (reread on SIGHUP)", {}, "FILE")
+      .text("tls-auth-clients", "no",
+            "no, optional or yes: ask TLS clients for a certificate verified against "
+            "--tls-ca-cert-file (yes: refuse a client without one)",
+            {}, "MODE")
+      .text("tls-handshake-timeout", "10s", "close a TLS client whose handshake takes longer", {},
+            "DURATION")
       .text("threads", "0", "data-path threads (0: a quarter of the usable cores, 1 to 4)", {}, "N")
       .text("backend-mode", "shared", "shared (multiplex stateless clients) or dedicated (1:1)", {},
             "MODE")
@@ -60,7 +72,34 @@ option_set proxy_options() {
 
 int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   proxy::settings s;
-  s.listen = *v.addr("listen");
+  if (auto listen = v.addr("listen")) {
+    s.listen = *listen;
+  } else {
+    s.plain_off = true;
+  }
+  s.tls_listen = v.addr("tls-listen");
+  if (s.plain_off && !s.tls_listen) throw usage_error("--listen is empty and --tls-listen too");
+  if (s.tls_listen) {
+    net::tls_files f;
+    f.cert = v.text("tls-cert-file");
+    f.key = v.text("tls-key-file");
+    f.ca = v.text("tls-ca-cert-file");
+    auto mode = net::parse_client_auth(v.text("tls-auth-clients"));
+    if (!mode) throw usage_error("--tls-auth-clients must be no, optional or yes");
+    f.clients = *mode;
+    if (f.cert.empty() || f.key.empty())
+      throw usage_error("--tls-listen needs --tls-cert-file and --tls-key-file");
+    if (f.clients != net::client_auth::no && f.ca.empty())
+      throw usage_error("--tls-auth-clients " + v.text("tls-auth-clients") +
+                        " needs --tls-ca-cert-file");
+    auto cfg = net::tls_config::open(net::tls_role::server, f);
+    if (!cfg) throw usage_error("--tls-listen: " + cfg.error().detail);
+    s.tls = *cfg;
+    s.tls_handshake_timeout = v.dur("tls-handshake-timeout");
+  } else if (!v.text("tls-cert-file").empty() || !v.text("tls-key-file").empty()) {
+    throw usage_error("--tls-cert-file and --tls-key-file need --tls-listen");
+  }
+  const auto access = access_of(v);
   auto master = v.addr("master");
   if (v.text("backend-mode") != "dedicated" && v.text("backend-mode") != "shared") {
     throw usage_error("--backend-mode must be shared or dedicated");
@@ -70,7 +109,7 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
                                                     : proxy::backend_mode::shared;
   s.failover_hold = v.dur("failover-hold");
   s.master_name = v.text("master-name");
-  s.password = v.text("password");
+  s.backend_auth = access.redis;
   s.requirepass = v.text("requirepass");
   s.max_clients = static_cast<std::size_t>(v.integer("max-clients", 1, 1000000));
   s.max_shared_lanes = static_cast<std::size_t>(v.integer("max-shared-lanes", 1, 4096));
@@ -108,13 +147,15 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   s.max_clients = budget.max_clients;
 
   net::runtime rt({.data_threads = threads, .stop_deadline = std::chrono::seconds(5)});
+  reload_tls_on_sighup(rt, s.tls, "listener");
+  reload_tls_on_sighup(rt, access.redis.tls, "client");
   // Without --master, the master comes from the sentinels (discovery: lainlet or --sentinels).
   std::unique_ptr<proxy::master_tracker> tracker;
   if (!master) {
     proxy::tracker_settings ts;
     ts.master_name = v.text("master-name");
-    ts.password = v.text("password");
-    ts.sentinel_password = v.text("sentinel-password");
+    ts.redis = access.redis;
+    ts.sentinel = access.sentinel;
     ts.check_interval = v.dur("check-interval");
     ts.failover_pause = s.failover_hold;
     ts.fence_after = v.dur("fence-after");
@@ -125,7 +166,10 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   try {
     server = std::make_unique<proxy::server>(rt, s, tracker.get());
   } catch (const std::exception& e) {
-    err << "rsm proxy: cannot listen on " << s.listen.to_string() << ": " << e.what() << "\n";
+    err << "rsm proxy: cannot listen on "
+        << (s.plain_off ? s.tls_listen->to_string() : s.listen.to_string())
+        << (s.tls_listen && !s.plain_off ? " or " + s.tls_listen->to_string() : std::string())
+        << ": " << e.what() << "\n";
     return 1;
   }
   std::unique_ptr<net::http_server> http;
@@ -142,7 +186,8 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
     if (http) http->stop();
   });
   log::info("proxy", "listening",
-            {{"addr", server->local_address().to_string()},
+            {{"addr", s.plain_off ? std::string("off") : server->local_address().to_string()},
+             {"tls_addr", s.tls_listen ? server->tls_local_address().to_string() : "off"},
              {"master", master ? s.master.to_string() : "from the sentinels"},
              {"threads", threads},
              {"backend-mode", v.text("backend-mode")}});

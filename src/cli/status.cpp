@@ -143,8 +143,9 @@ int run_status(const values& v, std::ostream& out, std::ostream&) {
   job.proxy = v.addr("proxy");
   job.ctl = v.addr("ctl");
   job.observe.master_name = v.text("master-name");
-  job.observe.password = v.text("password");
-  job.observe.sentinel_password = v.text("sentinel-password");
+  auto access = access_of(v);
+  job.observe.redis = access.redis;
+  job.observe.sentinel = access.sentinel;
   job.json = v.flag("json");
   job.color = &out == &std::cout && ::isatty(STDOUT_FILENO) && !std::getenv("NO_COLOR");
   job.out = &out;

@@ -127,7 +127,8 @@ awaitable<void> watch_children(up_job* job) {
 
 // PONG (or NOAUTH, from a node with a password we did not send): it serves commands.
 awaitable<bool> answers_ping(address a, std::string password) {
-  auto o = redis::short_options(a, password, std::chrono::milliseconds(500), "rsm-up");
+  const redis::credentials auth{.password = std::move(password)};
+  auto o = redis::short_options(a, auth, std::chrono::milliseconds(500), "rsm-up");
   auto c = co_await redis::connection::async_connect(o);
   if (!c) co_return false;
   resp::command ping("PING");
@@ -195,7 +196,7 @@ awaitable<void> start_service(up_job* job, std::uint16_t proxy_port, address lai
   auto group = topology::from_procs(job->layout.procs(), "redis", "redis-sentinel");
   observe::settings os;
   os.master_name = job->master_name;
-  os.password = job->password;
+  os.redis.password = job->password;
   os.timeout = std::chrono::seconds(1);
   auto deadline = std::chrono::steady_clock::now() + job->ready_timeout;
   observe::group_state g;
@@ -298,7 +299,7 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
 
   ctl::settings cs;
   cs.cfg.master_name = job.master_name;
-  cs.cfg.password = job.password;
+  cs.redis.password = job.password;
   cs.cfg.down_after = v.dur("down-after");
   cs.cfg.failover_timeout = v.dur("failover-timeout");
   // A local stack for development and test suites: a library of rsm's in FUNCTION LIST would
@@ -327,12 +328,12 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
 
   proxy::tracker_settings ts;
   ts.master_name = job.master_name;
-  ts.password = job.password;
+  ts.redis.password = job.password;
   proxy::master_tracker tracker(ex, ts, discovery::make_lainlet(ls));
   proxy::settings ps;
   ps.listen = address{"127.0.0.1", port};
   ps.master_name = job.master_name;
-  ps.password = job.password;
+  ps.backend_auth.password = job.password;
   ps.requirepass = job.password;
   std::unique_ptr<proxy::server> proxy_server;
   try {
@@ -346,7 +347,7 @@ int run_up(const values& v, std::ostream& out, std::ostream& err) {
 
   observe::watch_settings ws;
   ws.observe.master_name = job.master_name;
-  ws.observe.password = job.password;
+  ws.observe.redis.password = job.password;
   ws.observe.timeout = std::chrono::seconds(1);
   ws.interval = std::chrono::seconds(2);
   ws.json = job.json;

@@ -41,8 +41,10 @@ int run_watch(const values& v, std::ostream& out, std::ostream& err) {
   ws.assess.max_lag = v.dur("max-lag");
   ws.observe.timeout = v.dur("timeout");
   ws.observe.master_name = v.text("master-name");
-  ws.observe.password = v.text("password");
-  ws.observe.sentinel_password = v.text("sentinel-password");
+  auto access = access_of(v);
+  ws.observe.redis = access.redis;
+  ws.observe.sentinel = access.sentinel;
+  reload_tls_on_sighup(rt, access.redis.tls, "client");
   ws.json = v.flag("json");
   ws.once_master = v.flag("once-master");
   auto graphite = v.addr("graphite");

@@ -32,7 +32,7 @@ step failed(const error& e) {
 
 awaitable<step> check_master(address master, act_settings s) {
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(master, s.cfg.password, s.timeout, "rsm-ctl"));
+      redis::short_options(master, s.redis, s.timeout, "rsm-ctl"));
   if (!c)
     co_return step{outcome::status::skipped, "precondition: master " + master.to_string() +
                                                  " unreachable: " + c.error().message()};
@@ -50,7 +50,7 @@ awaitable<step> do_replicaof(action a, act_settings s) {
   auto pre = co_await check_master(a.master, s);
   if (pre.status != outcome::status::done) co_return pre;
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
+      redis::short_options(a.target, s.redis, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto role = co_await redis::async_role(*c);
   if (!role) co_return failed(role.error());
@@ -64,7 +64,7 @@ awaitable<step> do_replicaof(action a, act_settings s) {
 
 awaitable<step> do_promote(action a, act_settings s) {
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
+      redis::short_options(a.target, s.redis, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto role = co_await redis::async_role(*c);
   if (!role) co_return failed(role.error());
@@ -81,7 +81,7 @@ awaitable<step> do_monitor(action a, act_settings s) {
   auto pre = co_await check_master(a.master, s);
   if (pre.status != outcome::status::done) co_return pre;
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
+      redis::short_options(a.target, s.sentinel, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   const auto& name = s.cfg.master_name;
   auto now = co_await sentinel::async_get_master_addr(*c, name);
@@ -99,7 +99,10 @@ awaitable<step> do_monitor(action a, act_settings s) {
   settings.emplace_back("down-after-milliseconds", std::to_string(s.cfg.down_after.count()));
   settings.emplace_back("parallel-syncs", std::to_string(s.cfg.parallel_syncs));
   settings.emplace_back("failover-timeout", std::to_string(s.cfg.failover_timeout.count()));
-  if (!s.cfg.password.empty()) settings.emplace_back("auth-pass", s.cfg.password);
+  if (!s.redis.password.empty()) {
+    if (!s.redis.username.empty()) settings.emplace_back("auth-user", s.redis.username);
+    settings.emplace_back("auth-pass", s.redis.password);
+  }
   auto set = co_await sentinel::async_set(*c, name, std::move(settings));
   if (!set) co_return failed(set.error());
   co_return step{outcome::status::done, "OK"};
@@ -110,14 +113,14 @@ awaitable<step> do_reset(action a, act_settings s) {
   auto pre = co_await check_master(a.master, s);
   if (pre.status != outcome::status::done) co_return pre;
   auto mc = co_await redis::connection::async_connect(
-      redis::short_options(a.master, s.cfg.password, s.timeout, "rsm-ctl"));
+      redis::short_options(a.master, s.redis, s.timeout, "rsm-ctl"));
   if (!mc) co_return failed(mc.error());
   auto mrole = co_await redis::async_role(*mc);
   if (!mrole) co_return failed(mrole.error());
   auto expected = mrole->replicas.size();
 
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
+      redis::short_options(a.target, s.sentinel, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   const auto& name = s.cfg.master_name;
   auto mf = co_await sentinel::async_master(*c, name);
@@ -155,7 +158,7 @@ awaitable<step> do_reset(action a, act_settings s) {
 
 awaitable<step> do_failover(action a, act_settings s) {
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(a.target, s.sentinel_password, s.timeout, "rsm-ctl"));
+      redis::short_options(a.target, s.sentinel, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto f = co_await sentinel::async_failover(*c, s.cfg.master_name);
   if (!f) co_return failed(f.error());
@@ -164,7 +167,7 @@ awaitable<step> do_failover(action a, act_settings s) {
 
 awaitable<step> do_config_set(action a, act_settings s) {
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
+      redis::short_options(a.target, s.redis, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto r = co_await redis::async_config_set(*c, a.key, a.value);
   if (!r) co_return failed(r.error());
@@ -175,7 +178,7 @@ awaitable<step> do_mark_group(action a, act_settings s) {
   auto pre = co_await check_master(a.master, s);
   if (pre.status != outcome::status::done) co_return pre;
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(a.target, s.cfg.password, s.timeout, "rsm-ctl"));
+      redis::short_options(a.target, s.redis, s.timeout, "rsm-ctl"));
   if (!c) co_return failed(c.error());
   auto listed = co_await c->async_exec(
       resp::command{"FUNCTION", "LIST", "LIBRARYNAME", observe::group_marker_library("*")});

@@ -181,8 +181,8 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
   in.new_group_id = st->new_group_id;
   observe::settings os;
   os.master_name = st->cfg.cfg.master_name;
-  os.password = st->cfg.cfg.password;
-  os.sentinel_password = st->cfg.sentinel_password;
+  os.redis = st->cfg.redis;
+  os.sentinel = st->cfg.sentinel;
   os.timeout = st->cfg.timeout;
   if (st->cfg.cfg.min_replicas_to_write > 0) os.config_keys = {"min-replicas-*"};
   if (st->group) in.observed = co_await observe::async_observe(*st->group, os);
@@ -213,7 +213,7 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
       rep.outcomes.push_back(std::move(o));
     }
   } else {
-    act_settings as{st->cfg.cfg, st->cfg.sentinel_password, st->cfg.timeout,
+    act_settings as{st->cfg.cfg, st->cfg.redis, st->cfg.sentinel, st->cfg.timeout,
                     std::chrono::seconds(20)};
     for (const auto& a : rep.plan.actions) {
       auto o = co_await async_act(a, as);
@@ -250,7 +250,7 @@ namespace {
 
 void reconcile_followers(const std::shared_ptr<controller::state>& st) {
   sentinel::follow_settings fs;
-  fs.password = st->cfg.sentinel_password;
+  fs.auth = st->cfg.sentinel;
   fs.connect_timeout = st->cfg.timeout;
   fs.channels = {"+switch-master", "+sdown", "-sdown", "+odown", "+failover-end", "+reset-master"};
   std::weak_ptr<controller::state> weak = st;

@@ -119,14 +119,14 @@ void apply_node_replies(node_state& n, const resp::reply& role, const resp::repl
 
 namespace {
 
-awaitable<result<node_state>> observe_node_unbounded(int instance, address a, std::string password,
-                                                     duration timeout,
+awaitable<result<node_state>> observe_node_unbounded(int instance, address a,
+                                                     redis::credentials auth, duration timeout,
                                                      std::vector<std::string> config_keys) {
   node_state n;
   n.instance = instance;
   n.addr = a;
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(a, password, timeout, "rsm-observer"));
+      redis::short_options(a, auth, timeout, "rsm-observer"));
   if (!c) {
     n.error = c.error().message();
     co_return n;
@@ -152,10 +152,10 @@ awaitable<result<node_state>> observe_node_unbounded(int instance, address a, st
   co_return n;
 }
 
-awaitable<node_state> observe_node(int instance, address a, std::string password, duration timeout,
-                                   std::vector<std::string> config_keys) {
+awaitable<node_state> observe_node(int instance, address a, redis::credentials auth,
+                                   duration timeout, std::vector<std::string> config_keys) {
   auto r = co_await net::with_timeout(
-      observe_node_unbounded(instance, a, password, timeout, std::move(config_keys)), timeout,
+      observe_node_unbounded(instance, a, auth, timeout, std::move(config_keys)), timeout,
       error(errc::timed_out, "no answer within " + to_string(timeout)));
   if (r) co_return std::move(*r);
   node_state n;
@@ -166,13 +166,14 @@ awaitable<node_state> observe_node(int instance, address a, std::string password
 }
 
 awaitable<result<sentinel_state>> observe_sentinel_unbounded(int instance, address a,
-                                                             std::string name, std::string password,
+                                                             std::string name,
+                                                             redis::credentials auth,
                                                              duration timeout) {
   sentinel_state s;
   s.instance = instance;
   s.addr = a;
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(a, password, timeout, "rsm-observer"));
+      redis::short_options(a, auth, timeout, "rsm-observer"));
   if (!c) {
     s.error = c.error().message();
     co_return s;
@@ -212,9 +213,9 @@ awaitable<result<sentinel_state>> observe_sentinel_unbounded(int instance, addre
 }
 
 awaitable<sentinel_state> observe_sentinel(int instance, address a, std::string name,
-                                           std::string password, duration timeout) {
+                                           redis::credentials auth, duration timeout) {
   auto r = co_await net::with_timeout(
-      observe_sentinel_unbounded(instance, a, name, password, timeout), timeout,
+      observe_sentinel_unbounded(instance, a, name, auth, timeout), timeout,
       error(errc::timed_out, "no answer within " + to_string(timeout)));
   if (r) co_return std::move(*r);
   sentinel_state s;
@@ -227,16 +228,16 @@ awaitable<sentinel_state> observe_sentinel(int instance, address a, std::string 
 }  // namespace
 
 awaitable<node_state> async_observe_node(address a, settings s) {
-  co_return co_await observe_node(0, std::move(a), s.password, s.timeout, s.config_keys);
+  co_return co_await observe_node(0, std::move(a), s.redis, s.timeout, s.config_keys);
 }
 
 awaitable<group_state> async_observe(topology::group where, settings s) {
   std::vector<awaitable<node_state>> nodes;
   for (const auto& [inst, a] : where.redis)
-    nodes.push_back(observe_node(inst, a, s.password, s.timeout, s.config_keys));
+    nodes.push_back(observe_node(inst, a, s.redis, s.timeout, s.config_keys));
   std::vector<awaitable<sentinel_state>> sentinels;
   for (const auto& [inst, a] : where.sentinels) {
-    sentinels.push_back(observe_sentinel(inst, a, s.master_name, s.sentinel_password, s.timeout));
+    sentinels.push_back(observe_sentinel(inst, a, s.master_name, s.sentinel, s.timeout));
   }
   group_state g;
   g.master_name = s.master_name;

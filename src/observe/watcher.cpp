@@ -94,7 +94,7 @@ struct watcher::impl {
 
   void reconcile_subscribers() {
     sentinel::follow_settings fs;
-    fs.password = cfg.observe.sentinel_password;
+    fs.auth = cfg.observe.sentinel;
     fs.connect_timeout = cfg.observe.timeout;
     followers.follow_sentinels(
         group, fs,

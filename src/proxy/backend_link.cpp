@@ -34,7 +34,7 @@ backend_link::backend_link(std::shared_ptr<server::state> st, std::size_t thread
       use_(use),
       owner_(std::move(owner)),
       name_(std::move(name)),
-      socket_(st_->context(thread)),
+      socket_(tcp::socket(st_->context(thread))),
       writer_wake_(socket_.get_executor(), asio::steady_timer::time_point::max()),
       grace_(socket_.get_executor(), asio::steady_timer::time_point::max()),
       room_(socket_.get_executor(), asio::steady_timer::time_point::max()) {
@@ -66,7 +66,7 @@ void backend_link::submit(const std::shared_ptr<reply_sink>& who, std::string_vi
     // through the event loop. What the socket does not take (or an error) is the writer's.
     if (writer_idle_ && out_.empty() && !bytes.empty()) {
       error_code ec;
-      auto n = socket_.write_some(asio::buffer(bytes), ec);
+      auto n = socket_.try_write_some(asio::buffer(bytes), ec);
       if (!ec) bytes.remove_prefix(n);
       if (bytes.empty()) return;
     }
@@ -95,7 +95,7 @@ awaitable<bool> backend_link::connect() {
     co_await timer.async_wait(use_nothrow);
   }
   redis::options o;
-  o.password = st_->cfg.password;
+  o.auth = st_->cfg.backend_auth;
   o.connect_timeout = st_->cfg.connect_timeout;
   o.protocol = key_.resp;
   o.db = static_cast<int>(key_.db);
@@ -115,7 +115,7 @@ awaitable<bool> backend_link::connect() {
   connected_ = true;
   if (pinned()) {
     error_code nb;
-    socket_.non_blocking(true, nb);  // for submit()'s writes
+    socket_.socket().non_blocking(true, nb);  // for submit()'s writes
   }
   if (attempt.connection->waited) st_->held.fetch_add(replies_due(), std::memory_order_relaxed);
   st_->counters(thread_).add(st_->counters(thread_).backend_connects);
@@ -367,7 +367,7 @@ std::size_t backend_link::sweep() {
   if (failed_ || !connected_ || !socket_.is_open()) return 0;
   bool idle = reads_ == swept_reads_;
   swept_reads_ = reads_;
-  return idle && reveal_end_of_stream(socket_) ? 1 : 0;
+  return idle && reveal_end_of_stream(socket_.socket()) ? 1 : 0;
 }
 
 awaitable<void> backend_link::watchdog(std::shared_ptr<backend_link> self) {
@@ -493,8 +493,7 @@ void backend_link::fail(std::string_view why) {
 }
 
 void backend_link::close() {
-  error_code ignored;
-  socket_.close(ignored);
+  socket_.close();
   writer_wake_.cancel();
   grace_.cancel();
   room_.cancel();

@@ -28,6 +28,7 @@
 // way a new connection replaces it for new requests.
 #include "server_state.hpp"
 
+#include "rsm/net/stream.hpp"
 #include "rsm/resp/frame_parser.hpp"
 
 #include <deque>
@@ -141,7 +142,7 @@ class backend_link : public std::enable_shared_from_this<backend_link> {
   link_use use_;
   std::weak_ptr<reply_sink> owner_;
   std::string name_;
-  tcp::socket socket_;
+  net::stream socket_;
   address master_;
   std::uint64_t generation_ = 0;
   std::chrono::steady_clock::time_point switched_at_{};  // when the tracker switched to that master

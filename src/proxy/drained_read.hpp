@@ -31,6 +31,7 @@
 // with || uses async_read_some).
 #include "rsm/error.hpp"
 #include "rsm/net/asio.hpp"
+#include "rsm/net/stream.hpp"
 
 #include <boost/version.hpp>
 
@@ -156,8 +157,9 @@ inline bool reveal_end_of_stream(tcp::socket& s) {
   return true;
 }
 
-/// Reads one socket as s.async_read_some(into, token) does, without the recv that would find
+/// Reads one stream as s.async_read_some(into, token) does, without the recv that would find
 /// nothing after a read that drained it. One per read loop (it looks the reactor up once).
+/// Over TLS it is the stream's own read (OpenSSL reads the socket: records, not requests).
 class drained_reader {
  public:
   explicit drained_reader(tcp::socket& s)
@@ -169,20 +171,34 @@ class drained_reader {
 #endif
   {
   }
+  /// A stream as it is now (plain or after its TLS handshake).
+  explicit drained_reader(net::stream& s) : drained_reader(s.socket()) {
+    if (s.is_tls()) tls_ = &s;
+  }
 
   /// Completes with (error_code, bytes read).
   template <typename Token>
   auto async_read(asio::mutable_buffer into, Token&& token) {
 #if RSM_DRAINED_READ_REACTOR
     return asio::async_initiate<Token, void(error_code, std::size_t)>(
-        drained_detail::initiate_read{}, token, s_, reactor_, into);
+        [](auto handler, tcp::socket* s, net::stream* tls, boost::asio::detail::reactor* r,
+           asio::mutable_buffer b) {
+          if (tls) {
+            tls->async_read_some(b, std::move(handler));
+          } else {
+            drained_detail::initiate_read{}(std::move(handler), s, r, b);
+          }
+        },
+        token, s_, tls_, reactor_, into);
 #else
+    if (tls_) return tls_->async_read_some(into, std::forward<Token>(token));
     return s_->async_read_some(into, std::forward<Token>(token));
 #endif
   }
 
  private:
   tcp::socket* s_;
+  net::stream* tls_ = nullptr;
 #if RSM_DRAINED_READ_REACTOR
   boost::asio::detail::reactor* reactor_;
 #endif

@@ -51,7 +51,7 @@ awaitable<master_attempt> open_master(server::state& st, redis::options o,
       auto now = st.tracker->current();
       if (!now || now->generation != m->generation) continue;  // it changed meanwhile
     }
-    out.connection.emplace(master_connection{std::move(opened->socket), std::move(m), waited});
+    out.connection.emplace(master_connection{std::move(opened->stream), std::move(m), waited});
     co_return out;
   }
 }

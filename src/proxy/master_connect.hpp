@@ -3,6 +3,7 @@
 // connections and sessions' own connections both do before they send anything (internal).
 #include "server_state.hpp"
 
+#include "rsm/net/stream.hpp"
 #include "rsm/redis/options.hpp"
 
 #include <functional>
@@ -12,7 +13,7 @@
 namespace rsm::proxy {
 
 struct master_connection {
-  tcp::socket socket;
+  net::stream socket;
   /// The master it is open to, verified when it opened.
   std::shared_ptr<const master_info> master;
   /// No usable master at first: the request waited (a failover was in progress).

@@ -88,7 +88,7 @@ struct vote {
 
 awaitable<result<vote>> ask_unbounded(address sentinel, tracker_settings cfg) {
   auto c = co_await redis::connection::async_connect(
-      redis::short_options(sentinel, cfg.sentinel_password, cfg.timeout, "rsm-proxy-tracker"));
+      redis::short_options(sentinel, cfg.sentinel, cfg.timeout, "rsm-proxy-tracker"));
   if (!c) co_return c.error();
   auto a = co_await sentinel::async_get_master_addr(*c, cfg.master_name);
   if (!a) co_return a.error();
@@ -116,7 +116,7 @@ awaitable<role_answer> says_master(address a, tracker_settings cfg) {
     auto c = co_await redis::connection::async_connect(
         // No CLIENT SETNAME: a busy master answers it -BUSY too, and the handshake would fail
         // before ROLE could say "busy" (AUTH is allowed while busy).
-        redis::short_options(a, cfg.password, cfg.timeout, ""));
+        redis::short_options(a, cfg.redis, cfg.timeout, ""));
     if (!c) co_return c.error();
     auto r = co_await c->async_exec(resp::command{"ROLE"});
     if (!r) co_return r.error();
@@ -205,7 +205,7 @@ awaitable<bool> fence_ping(std::shared_ptr<master_tracker::state> st,
     auto& slot = (*links)[a.to_string()];
     if (!slot) {
       auto c = co_await redis::connection::async_connect(
-          redis::short_options(a, st->cfg.sentinel_password, st->cfg.timeout, "rsm-proxy-fence"));
+          redis::short_options(a, st->cfg.sentinel, st->cfg.timeout, "rsm-proxy-fence"));
       if (!c) co_return c.error();
       slot.emplace(std::move(*c));
     }
@@ -331,7 +331,7 @@ awaitable<void> resolve(std::shared_ptr<master_tracker::state> st, std::string r
 
 void follow(const std::shared_ptr<master_tracker::state>& st) {
   sentinel::follow_settings fs;
-  fs.password = st->cfg.sentinel_password;
+  fs.auth = st->cfg.sentinel;
   fs.connect_timeout = st->cfg.timeout;
   fs.channels = {"+switch-master", "+odown", "-odown",
                  "+failover-end",  "+sdown", "+selected-slave"};

@@ -3,16 +3,19 @@
 #include "backend_link.hpp"
 #include "rsm/log.hpp"
 #include "rsm/net/backoff.hpp"
+#include "rsm/net/stream.hpp"
+#include "rsm/net/timeout.hpp"
 #include "rsm/proxy/master_tracker.hpp"
 #include "session.hpp"
 
+#include <boost/asio/experimental/awaitable_operators.hpp>
 #include <boost/asio/post.hpp>
 #include <boost/asio/write.hpp>
 
 namespace rsm::proxy {
 
 server::state::state(net::runtime& r, settings s, master_tracker* t)
-    : rt(r), cfg(std::move(s)), tracker(t), acceptor(r.control()) {
+    : rt(r), cfg(std::move(s)), tracker(t), acceptor(r.control()), tls_acceptor(r.control()) {
   auto n = std::max<std::size_t>(1, r.data_count());
   for (std::size_t i = 0; i < n; ++i) threads.push_back(std::make_unique<thread_state>());
 }
@@ -56,6 +59,22 @@ void master_changed(const std::shared_ptr<server::state>& st, std::size_t i,
   });
 }
 
+void listen_on(tcp::acceptor& acceptor, const address& at) {
+  auto host = at.host.empty() ? "0.0.0.0" : at.host;
+  tcp::endpoint ep(asio::ip::make_address(host), at.port);
+  acceptor.open(ep.protocol());
+  acceptor.set_option(tcp::acceptor::reuse_address(true));
+  acceptor.bind(ep);
+  acceptor.listen(asio::socket_base::max_listen_connections);
+}
+
+address bound_address(const tcp::acceptor& acceptor) {
+  error_code ec;
+  auto ep = acceptor.local_endpoint(ec);
+  if (ec) return {};
+  return {ep.address().to_string(), ep.port()};
+}
+
 }  // namespace
 
 server::server(net::runtime& rt, settings s, master_tracker* tracker)
@@ -71,12 +90,8 @@ server::server(net::runtime& rt, settings s, master_tracker* tracker)
       }
     });
   }
-  auto host = state_->cfg.listen.host.empty() ? "0.0.0.0" : state_->cfg.listen.host;
-  tcp::endpoint ep(asio::ip::make_address(host), state_->cfg.listen.port);
-  state_->acceptor.open(ep.protocol());
-  state_->acceptor.set_option(tcp::acceptor::reuse_address(true));
-  state_->acceptor.bind(ep);
-  state_->acceptor.listen(asio::socket_base::max_listen_connections);
+  if (!state_->cfg.plain_off) listen_on(state_->acceptor, state_->cfg.listen);
+  if (state_->cfg.tls_listen) listen_on(state_->tls_acceptor, *state_->cfg.tls_listen);
 }
 
 server::~server() {
@@ -93,8 +108,11 @@ server::~server() {
 }
 
 address server::local_address() const {
-  auto ep = state_->acceptor.local_endpoint();
-  return {ep.address().to_string(), ep.port()};
+  return bound_address(state_->acceptor);
+}
+
+address server::tls_local_address() const {
+  return bound_address(state_->tls_acceptor);
 }
 
 std::size_t server::clients() const {
@@ -114,6 +132,14 @@ void server::add_metrics(metrics::exposition& e) const {
   };
   e.gauge("rsm_proxy_clients", "client connections open now", {},
           static_cast<double>(st.clients.load()));
+  e.counter("rsm_proxy_tls_handshake_failures_total",
+            "client TLS handshakes that failed or timed out (plaintext on the TLS port, a "
+            "certificate that does not verify)",
+            {}, n(st.tls_handshake_failures));
+  if (st.cfg.tls) {
+    e.counter("rsm_proxy_tls_reloads_total", "times SIGHUP reloaded the listener's certificates",
+              {}, static_cast<double>(st.cfg.tls->reloads()));
+  }
   e.gauge("rsm_proxy_max_clients", "the --max-clients limit", {},
           static_cast<double>(st.cfg.max_clients));
   e.gauge("rsm_proxy_pinned_clients", "clients with a backend connection of their own now", {},
@@ -213,6 +239,7 @@ void server::stop() {
   if (state_->stopped.exchange(true)) return;
   error_code ignored;
   state_->acceptor.close(ignored);
+  state_->tls_acceptor.close(ignored);
   // Graceful drain: every session answers what is due, then closes.
   auto st = state_;
   for (std::size_t i = 0; i < st->threads.size(); ++i) {
@@ -244,20 +271,47 @@ awaitable<void> sweep(std::shared_ptr<server::state> st, std::size_t thread) {
   }
 }
 
-}  // namespace
+// A client on the TLS listener, on its data thread: the handshake within
+// --tls-handshake-timeout, then its session. It counts as a client from accept (it holds a
+// descriptor); a failed handshake is counted and logged at most once a second.
+awaitable<void> tls_session(std::shared_ptr<server::state> st, tcp::socket socket, std::size_t i) {
+  net::stream client(std::move(socket), st->cfg.tls->context());
+  auto done = co_await net::with_timeout(client.async_handshake(net::ssl::stream_base::server),
+                                         st->cfg.tls_handshake_timeout,
+                                         error(errc::timed_out, "TLS handshake: timed out"));
+  if (!done) {
+    st->tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
+    const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    auto last = st->tls_failure_logged_ms.load();
+    if (now_ms - last >= 1000 && st->tls_failure_logged_ms.compare_exchange_strong(last, now_ms)) {
+      error_code ec;
+      auto peer = client.socket().remote_endpoint(ec);
+      log::warn(
+          "proxy",
+          "TLS handshake with a client failed (counted in rsm_proxy_tls_handshake_failures_total)",
+          {{"client", ec ? std::string("?") : peer.address().to_string()},
+           {"error", done.error().detail}});
+    }
+    client.close();
+    --st->clients;
+    co_return;
+  }
+  auto s = std::make_shared<session>(st, std::move(client), i);
+  co_await session::run(std::move(s));
+}
 
-awaitable<void> server::async_run() {
-  auto st = state_;
+// Accepts on `acceptor` until stopped, spreading clients over the data threads.
+awaitable<void> accept_loop(std::shared_ptr<server::state> st, tcp::acceptor& acceptor, bool tls) {
   auto& rt = st->rt;
-  for (std::size_t i = 0; i < st->threads.size(); ++i)
-    asio::co_spawn(st->context(i), sweep(st, i), asio::detached);
   asio::steady_timer pause(co_await asio::this_coro::executor);
   net::backoff delays(std::chrono::milliseconds(10), std::chrono::seconds(1));
   auto last_log = std::chrono::steady_clock::time_point{};
   while (!st->stopped) {
     auto i = rt.data_count() == 0 ? 0 : st->next_thread++ % rt.data_count();
     auto& ctx = st->context(i);
-    auto [ec, socket] = co_await st->acceptor.async_accept(ctx, use_nothrow);
+    auto [ec, socket] = co_await acceptor.async_accept(ctx, use_nothrow);
     if (ec) {
       if (st->stopped || ec == asio::error::operation_aborted) break;
       auto cs = co_await asio::this_coro::cancellation_state;
@@ -282,19 +336,40 @@ awaitable<void> server::async_run() {
     error_code ignored;
     socket.set_option(tcp::no_delay(true), ignored);
     if (st->clients.load() >= st->cfg.max_clients) {
-      // As Redis answers past maxclients.
+      // As Redis answers past maxclients (a TLS client, which could not read it before its
+      // handshake, is closed).
       static const std::string full = "-ERR max number of clients reached\r\n";
       st->rejected.fetch_add(1, std::memory_order_relaxed);
-      asio::write(socket, asio::buffer(full), ignored);
+      if (!tls) asio::write(socket, asio::buffer(full), ignored);
       socket.close(ignored);
       continue;
     }
     ++st->clients;
     st->connections.fetch_add(1, std::memory_order_relaxed);
-    auto s = std::make_shared<session>(st, std::move(socket), i);
+    if (tls) {
+      asio::co_spawn(ctx, tls_session(st, std::move(socket), i), asio::detached);
+      continue;
+    }
+    auto s = std::make_shared<session>(st, net::stream(std::move(socket)), i);
     // The coroutine holds the only reference: the session ends (and leaves its thread's
     // sessions) on its own data thread, never here on the control thread.
     asio::co_spawn(ctx, session::run(std::move(s)), asio::detached);
+  }
+}
+
+}  // namespace
+
+awaitable<void> server::async_run() {
+  auto st = state_;
+  for (std::size_t i = 0; i < st->threads.size(); ++i)
+    asio::co_spawn(st->context(i), sweep(st, i), asio::detached);
+  if (st->acceptor.is_open() && st->tls_acceptor.is_open()) {
+    using namespace asio::experimental::awaitable_operators;
+    co_await (accept_loop(st, st->acceptor, false) && accept_loop(st, st->tls_acceptor, true));
+  } else if (st->tls_acceptor.is_open()) {
+    co_await accept_loop(st, st->tls_acceptor, true);
+  } else {
+    co_await accept_loop(st, st->acceptor, false);
   }
   // Graceful drain: this task (and so the process) ends once every session has answered what
   // was due and closed (stop() told them to); the runtime's stop deadline bounds the wait.

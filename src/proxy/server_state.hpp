@@ -70,7 +70,8 @@ struct server::state {
   net::runtime& rt;
   settings cfg;
   master_tracker* tracker;
-  tcp::acceptor acceptor;
+  tcp::acceptor acceptor;      // plain RESP (closed when --listen is off)
+  tcp::acceptor tls_acceptor;  // RESP over TLS (closed without --tls-listen)
   std::atomic<std::size_t> clients{0};
   std::atomic<std::size_t> pinned_now{0};
   std::size_t next_thread = 0;
@@ -78,6 +79,10 @@ struct server::state {
   std::atomic<std::uint64_t> connections{0};
   std::atomic<std::uint64_t> rejected{0};
   std::atomic<std::uint64_t> accept_errors{0};
+  /// TLS handshakes with clients that failed or timed out (a plaintext client on the TLS port,
+  /// a certificate that does not verify), and the last time one was logged (ms since epoch).
+  std::atomic<std::uint64_t> tls_handshake_failures{0};
+  std::atomic<std::int64_t> tls_failure_logged_ms{0};
   std::atomic<std::uint64_t> refused{0};
   std::atomic<std::uint64_t> auth_failures{0};
   std::atomic<std::uint64_t> protocol_errors{0};

@@ -44,13 +44,14 @@ client_identity identify(tcp::socket& client, std::uint64_t id) {
 
 }  // namespace
 
-session::session(std::shared_ptr<server::state> st, tcp::socket client, std::size_t thread)
+session::session(std::shared_ptr<server::state> st, net::stream client, std::size_t thread)
     : st_(std::move(st)),
       thread_(thread),
       client_(std::move(client)),
       pipe_(pipeline_config{st_->cfg.requirepass, &st_->cfg.commands,
                             st_->tracker ? st_->tracker->fence_flag() : nullptr},
-            identify(client_, st_->next_client_id.fetch_add(1, std::memory_order_relaxed) + 1),
+            identify(client_.socket(),
+                     st_->next_client_id.fetch_add(1, std::memory_order_relaxed) + 1),
             st_->cfg.backend == backend_mode::dedicated),
       writer_wake_(client_.get_executor(), asio::steady_timer::time_point::max()),
       wake_(client_.get_executor(), asio::steady_timer::time_point::max()) {}
@@ -80,7 +81,7 @@ awaitable<void> session::client_loop() {
   bool filled = false;
   // Non-blocking, for the inline reply writes (queue_client).
   error_code nb;
-  client_.non_blocking(true, nb);
+  client_.socket().non_blocking(true, nb);
   drained_reader reads(client_);
   for (;;) {
     while (scan < end_) {
@@ -559,7 +560,7 @@ void session::on_lost(std::size_t frames, bool cut, std::string_view why) {
 void session::queue_client(std::string_view bytes) {
   if (writer_idle_ && out_.empty() && !bytes.empty() && !closed_ && !closing_) {
     error_code ec;
-    auto n = client_.write_some(asio::buffer(bytes), ec);
+    auto n = client_.try_write_some(asio::buffer(bytes), ec);
     if (!ec) {
       written_ += n;
       counters().add(counters().bytes_out, n);
@@ -651,9 +652,7 @@ void session::notify() {
 void session::close() {
   if (closed_) return;
   closed_ = true;
-  error_code ignored;
-  client_.shutdown(tcp::socket::shutdown_both, ignored);
-  client_.close(ignored);
+  client_.close();
   if (pipe_.state.pinned && link_) {
     link_->abandon();
     link_.reset();
@@ -708,7 +707,7 @@ std::size_t session::sweep() {
     return 0;
   }
   std::size_t found = 0;
-  if (reads_ == swept_reads_ && reveal_end_of_stream(client_)) ++found;
+  if (reads_ == swept_reads_ && reveal_end_of_stream(client_.socket())) ++found;
   swept_reads_ = reads_;
   if (pipe_.state.pinned && link_) found += link_->sweep();
   return found;

@@ -28,7 +28,7 @@ namespace rsm::proxy {
 
 class session : public reply_sink, public std::enable_shared_from_this<session> {
  public:
-  session(std::shared_ptr<server::state> st, tcp::socket client, std::size_t thread);
+  session(std::shared_ptr<server::state> st, net::stream client, std::size_t thread);
   ~session() override;
 
   static awaitable<void> run(std::shared_ptr<session> self);
@@ -91,7 +91,7 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
 
   std::shared_ptr<server::state> st_;
   std::size_t thread_;
-  tcp::socket client_;
+  net::stream client_;
   bool registered_ = false;
 
   // Requests: buf_[frame_, end_) is the frame being parsed; [fwd_begin_, frame_) are whole

@@ -16,7 +16,7 @@ struct link::pending {
 };
 
 link::link(opened o, options opts, bool push_mode)
-    : socket_(std::move(o.socket)),
+    : socket_(std::move(o.stream)),
       reader_(std::move(o.reader)),
       opts_(std::move(opts)),
       push_mode_(push_mode),
@@ -32,9 +32,7 @@ void link::fail(error e) {
   if (failed_) return;
   failed_ = true;
   failure_ = std::move(e);
-  error_code ignored;
-  socket_.shutdown(tcp::socket::shutdown_both, ignored);
-  socket_.close(ignored);
+  socket_.close();
   for (auto& s : fifo_) {
     if (s.waiter) {
       s.waiter->err = failure_;

@@ -1,6 +1,7 @@
 #include "rsm/redis/transport.hpp"
 
 #include "rsm/net/timeout.hpp"
+#include "rsm/net/tls.hpp"
 #include "rsm/resp/command.hpp"
 #include "rsm/resp/frame_parser.hpp"
 
@@ -40,12 +41,25 @@ awaitable<result<tcp::socket>> async_tcp_connect(address server) {
   co_return std::move(socket);
 }
 
-awaitable<result<opened>> async_handshake(tcp::socket socket, options opts) {
+// TLS first when the credentials have it; SNI carries a host name (not an address).
+awaitable<result<net::stream>> async_secure(tcp::socket socket, const options& opts) {
+  if (!opts.auth.tls) co_return net::stream(std::move(socket));
+  net::stream s(std::move(socket), opts.auth.tls->context());
+  error_code ec;
+  asio::ip::make_address(opts.server.host, ec);
+  const std::string sni = ec ? opts.server.host : std::string();
+  auto done = co_await s.async_handshake(net::ssl::stream_base::client, sni);
+  if (!done)
+    co_return error(done.error().code, opts.server.to_string() + ": " + done.error().detail);
+  co_return std::move(s);
+}
+
+awaitable<result<opened>> async_handshake(net::stream socket, options opts) {
   std::vector<resp::command> cmds;
-  if (!opts.password.empty()) {
+  if (!opts.auth.password.empty()) {
     resp::command auth{"AUTH"};
-    if (!opts.username.empty()) auth.arg(opts.username);
-    auth.arg(opts.password);
+    if (!opts.auth.username.empty()) auth.arg(opts.auth.username);
+    auth.arg(opts.auth.password);
     cmds.push_back(std::move(auth));
   }
   if (opts.protocol == 3) cmds.push_back(resp::command{"HELLO", "3"});
@@ -108,7 +122,9 @@ awaitable<result<opened>> async_handshake(tcp::socket socket, options opts) {
 awaitable<result<opened>> async_open_unbounded(options opts) {
   auto sock = co_await async_tcp_connect(opts.server);
   if (!sock) co_return sock.error();
-  co_return co_await async_handshake(std::move(*sock), std::move(opts));
+  auto secured = co_await async_secure(std::move(*sock), opts);
+  if (!secured) co_return secured.error();
+  co_return co_await async_handshake(std::move(*secured), std::move(opts));
 }
 
 }  // namespace

@@ -22,7 +22,7 @@ awaitable<void> async_follow(follow_settings s, follow_handlers h) {
   for (;;) {
     redis::options o;
     o.server = s.sentinel;
-    o.password = s.password;
+    o.auth = s.auth;
     o.connect_timeout = s.connect_timeout;
     auto sub = co_await redis::subscriber::async_connect(o);
     auto after_connect = co_await asio::this_coro::cancellation_state;

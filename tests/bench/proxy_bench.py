@@ -59,15 +59,22 @@ def redis_reads(port):
     return int(fields["total_commands_processed"]), int(fields["total_reads_processed"])
 
 
-def wait_ping(port, timeout=10.0):
+def wait_ping(port, timeout=10.0, tls=None):
+    """PING answers (over TLS with redis-cli when `tls` holds its --tls arguments)."""
     until = time.time() + timeout
     while time.time() < until:
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
-                s.sendall(b"*1\r\n$4\r\nPING\r\n")
-                if s.recv(64).startswith(b"+PONG"):
+            if tls:
+                out = subprocess.run(["redis-cli", "-p", str(port), *tls, "PING"], capture_output=True,
+                                     text=True, timeout=5).stdout
+                if out.strip() == "PONG":
                     return True
-        except OSError:
+            else:
+                with socket.create_connection(("127.0.0.1", port), timeout=1) as s:
+                    s.sendall(b"*1\r\n$4\r\nPING\r\n")
+                    if s.recv(64).startswith(b"+PONG"):
+                        return True
+        except (OSError, subprocess.TimeoutExpired):
             pass
         time.sleep(0.05)
     return False
@@ -78,6 +85,8 @@ class Stack:
         self.procs = []
         self.tmp = tmp
         self.targets = {}  # name -> (port, pid of the proxy or None)
+        self.tls_targets = set()  # names measured with redis-benchmark --tls
+        self.tls_args = []
         try:
             self.start_all(rsm, tmp, predixy)
         except BaseException:
@@ -131,6 +140,37 @@ class Stack:
             p = self.start(["haproxy", "-db", "-f", conf])
             assert wait_ping(port), "haproxy did not start"
             self.targets["HAProxy"] = (port, p.pid)
+
+        if shutil.which("openssl"):
+            self.start_tls(rsm, tmp)
+
+    def start_tls(self, rsm, tmp):
+        """TLS terminated by rsm (one thread, like HAProxy's nbthread 1) and by HAProxy, both in
+        front of the same plain Redis, with a certificate made here."""
+        key, crt, pem = (os.path.join(tmp, n) for n in ("tls.key", "tls.crt", "tls.pem"))
+        subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                        "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+                        "-keyout", key, "-out", crt], check=True, capture_output=True)
+        with open(pem, "w") as f:
+            f.write(open(crt).read() + open(key).read())
+        self.tls_args = ["--tls", "--cacert", crt]
+        port = free_port()
+        p = self.start([rsm, "proxy", "--listen", "", "--tls-listen", f"127.0.0.1:{port}",
+                        "--tls-cert-file", crt, "--tls-key-file", key, "--threads", "1",
+                        "--master", f"127.0.0.1:{self.redis_port}", "--log-level", "warn"])
+        assert wait_ping(port, tls=self.tls_args), "rsm proxy (TLS) did not start"
+        self.targets["rsm proxy (TLS, 1 thread)"] = (port, p.pid)
+        self.tls_targets.add("rsm proxy (TLS, 1 thread)")
+        if shutil.which("haproxy"):
+            port = free_port()
+            conf = os.path.join(tmp, "haproxy-tls.cfg")
+            with open(conf, "w") as f:
+                f.write(haproxy_config(port, [self.redis_port], threads=1).replace(
+                    f"bind 127.0.0.1:{port}", f"bind 127.0.0.1:{port} ssl crt {pem}"))
+            p = self.start(["haproxy", "-db", "-f", conf])
+            assert wait_ping(port, tls=self.tls_args), "haproxy (TLS) did not start"
+            self.targets["HAProxy (TLS)"] = (port, p.pid)
+            self.tls_targets.add("HAProxy (TLS)")
 
     def start(self, argv):
         p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, cwd=self.tmp)
@@ -209,6 +249,8 @@ def main():
                 for name, port, pid, tool, extra in order:
                     if tool == "node" and pipeline > 1:
                         continue
+                    if name in stack.tls_targets:
+                        extra = [*extra, *stack.tls_args]
                     n = args.requests * (4 if pipeline > 1 else 1)
                     c0, reads0 = redis_reads(stack.redis_port)
                     r0 = cpu_seconds(stack.redis.pid)

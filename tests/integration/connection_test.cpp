@@ -119,7 +119,7 @@ TEST_CASE("a command to a SIGSTOPped server fails within its timeout", "[integra
 
     // Connecting to a stopped server: the kernel accepts, the handshake never answers.
     srv->pause();
-    o.password = "whatever";
+    o.auth.password = "whatever";
     o.connect_timeout = 300ms;
     start = std::chrono::steady_clock::now();
     auto c2 = co_await redis::connection::async_connect(o);
@@ -140,14 +140,14 @@ TEST_CASE("AUTH and SELECT on connect", "[integration][client]") {
     REQUIRE(denied);
     CHECK(denied->str.rfind("NOAUTH", 0) == 0);
 
-    o.password = "wrong-pass";
+    o.auth.password = "wrong-pass";
     auto bad = co_await redis::connection::async_connect(o);
     REQUIRE_FALSE(bad);
     CHECK(bad.error() == errc::handshake_failed);
     CHECK(bad.error().detail.find("wrong-pass") == std::string::npos);
     CHECK(bad.error().detail.find("AUTH") != std::string::npos);
 
-    o.password = "s3cret-pass";
+    o.auth.password = "s3cret-pass";
     o.db = 3;
     o.client_name = "rsm-test";
     auto db3 = co_await test::must_connect(o);

@@ -5,6 +5,8 @@
 #include "rsm/metrics/prometheus.hpp"
 #include "rsm/net/http_server.hpp"
 #include "rsm/net/runtime.hpp"
+#include "rsm/net/tls.hpp"
+#include "rsm/redis/options.hpp"
 
 #include <functional>
 #include <memory>
@@ -32,8 +34,28 @@ const std::vector<command_entry>& commands();
 int run(const std::vector<std::string>& args, const env_lookup& env, std::ostream& out,
         std::ostream& err);
 
-/// Options every discovery-based command shares (lainlet, static topology, auth, master name).
+/// Options every discovery-based command shares (lainlet, static topology, auth, TLS, master
+/// name).
 void add_discovery_options(option_set& set);
+
+/// --tls, --tls-ca-cert-file, --tls-client-cert-file, --tls-client-key-file: how rsm's own
+/// connections to the nodes and sentinels use TLS (part of the discovery options).
+void add_tls_client_options(option_set& set);
+/// The client TLS config those options give (null without --tls). Throws usage_error for a
+/// file that cannot be read or a key that does not match its certificate.
+std::shared_ptr<net::tls_config> tls_client_of(const values& v);
+
+/// How rsm reaches the nodes and the sentinels: --username/--password,
+/// --sentinel-username/--sentinel-password, and the TLS options.
+struct backend_access {
+  redis::credentials redis;
+  redis::credentials sentinel;
+};
+backend_access access_of(const values& v);
+
+/// On SIGHUP, `tls` re-reads its files (a failure is logged and keeps the old certificates).
+/// Nothing when null.
+void reload_tls_on_sighup(net::runtime& rt, std::shared_ptr<net::tls_config> tls, std::string what);
 /// The discovery the options name: --redis/--sentinels (static lists), --topology FILE
 /// (procwatcher JSON, static), or else lainlet (--lainlet, --app, --redis-proc, ...).
 /// Throws usage_error for bad values or an unreadable topology file.

@@ -3,6 +3,7 @@
 /// connections and timeouts, and the outcome is one log line with the action's reason.
 #include "rsm/ctl/plan.hpp"
 #include "rsm/net/asio.hpp"
+#include "rsm/redis/options.hpp"
 
 #include <chrono>
 #include <string>
@@ -21,7 +22,9 @@ std::string_view to_string(outcome::status s);
 
 struct act_settings {
   config cfg;
-  std::string sentinel_password;
+  /// To the nodes (also given to the sentinels as auth-user/auth-pass) and to the sentinels.
+  redis::credentials redis;
+  redis::credentials sentinel;
   duration timeout{std::chrono::seconds(2)};
   /// sentinel_reset: how long to wait for the sentinel to re-learn the group.
   duration reset_wait{std::chrono::seconds(20)};

@@ -24,7 +24,9 @@ namespace rsm::ctl {
 
 struct settings {
   config cfg;
-  std::string sentinel_password;
+  /// To the nodes (also given to the sentinels as auth-user/auth-pass) and to the sentinels.
+  redis::credentials redis;
+  redis::credentials sentinel;
   duration interval{std::chrono::seconds(10)};
   duration timeout{std::chrono::seconds(2)};
   bool dry_run = false;

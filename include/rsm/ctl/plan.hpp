@@ -46,8 +46,6 @@ struct config {
   duration down_after{std::chrono::seconds(30)};
   int parallel_syncs = 1;
   duration failover_timeout{std::chrono::minutes(3)};
-  /// The nodes' password; also given to the sentinels as auth-pass.
-  std::string password;
   bool no_promote = false;
   /// Rule j: mark the group with a function library on the master (observe::foreign_to).
   bool group_marker = true;

@@ -6,6 +6,7 @@
 #include "rsm/duration.hpp"
 #include "rsm/net/asio.hpp"
 #include "rsm/observe/state.hpp"
+#include "rsm/redis/options.hpp"
 #include "rsm/topology/group.hpp"
 
 #include <string>
@@ -15,8 +16,8 @@ namespace rsm::observe {
 
 struct settings {
   std::string master_name = "master_service";
-  std::string password;           // the redis nodes'
-  std::string sentinel_password;  // the sentinels'
+  redis::credentials redis;     // to the redis nodes
+  redis::credentials sentinel;  // to the sentinels
   duration timeout{std::chrono::seconds(2)};
   /// CONFIG GET these on every node (the controller checks min-replicas-* with them).
   std::vector<std::string> config_keys;

@@ -14,6 +14,7 @@
 /// control context.
 #include "rsm/discovery/source.hpp"
 #include "rsm/net/asio.hpp"
+#include "rsm/redis/options.hpp"
 
 #include <atomic>
 #include <chrono>
@@ -34,8 +35,8 @@ struct master_info {
 
 struct tracker_settings {
   std::string master_name = "master_service";
-  std::string password;           // the nodes' (ROLE check)
-  std::string sentinel_password;  // the sentinels'
+  redis::credentials redis;     // to the nodes (ROLE check)
+  redis::credentials sentinel;  // to the sentinels
   duration check_interval{std::chrono::seconds(1)};
   duration timeout{std::chrono::seconds(1)};
   /// From a sentinel's +selected-slave (a failover is about to promote a replica) the old

@@ -14,9 +14,11 @@
 #include "rsm/metrics/prometheus.hpp"
 #include "rsm/net/runtime.hpp"
 #include "rsm/proxy/policy.hpp"
+#include "rsm/redis/options.hpp"
 
 #include <atomic>
 #include <memory>
+#include <optional>
 
 namespace rsm::proxy {
 
@@ -26,9 +28,18 @@ struct settings {
   address listen{"", 8889};
   /// The backend (static --master).
   address master;
-  /// Backend AUTH, and the password clients must AUTH to the proxy with ("" = none).
-  std::string password;
+  /// How the proxy reaches the master (AUTH user and password, TLS).
+  redis::credentials backend_auth;
+  /// The password clients must AUTH to the proxy with ("" = none).
   std::string requirepass;
+  /// A TLS listener besides (or instead of, with `listen` off) the plain one; its context
+  /// (certificate, client verification) reloads on SIGHUP.
+  std::optional<address> tls_listen;
+  std::shared_ptr<net::tls_config> tls;
+  /// Plain listener off (only with tls_listen).
+  bool plain_off = false;
+  /// A TLS handshake not done in this long closes the connection.
+  duration tls_handshake_timeout{std::chrono::seconds(10)};
   std::size_t max_clients = 10000;
   backend_mode backend = backend_mode::shared;
   /// Shared connections per data thread, one per protocol (HELLO 2|3) and db (SELECT) in use;
@@ -71,7 +82,9 @@ class server {
   server(net::runtime& rt, settings s, master_tracker* tracker = nullptr);
   ~server();
 
+  /// The plain listener's address (port 0 when off), and the TLS listener's (port 0 without).
   address local_address() const;
+  address tls_local_address() const;
   /// Accepts until stopped or cancelled; sessions run on the runtime's data contexts.
   awaitable<void> async_run();
   void stop();

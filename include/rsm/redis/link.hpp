@@ -53,7 +53,7 @@ class link : public std::enable_shared_from_this<link> {
   void deliver(resp::reply r);
   void abandon(pending* p);
 
-  tcp::socket socket_;
+  net::stream socket_;
   resp::reply_reader reader_;
   options opts_;
   bool push_mode_;

@@ -4,10 +4,24 @@
 #include "rsm/duration.hpp"
 
 #include <cstddef>
+#include <memory>
 #include <string>
 #include <string_view>
 
+namespace rsm::net {
+class tls_config;
+}
+
 namespace rsm::redis {
+
+/// Who rsm is to one kind of server (the redis nodes, or the sentinels) and how it reaches
+/// them: an ACL user and its password, and TLS. Cheap to copy (the TLS config is shared, and
+/// reloads in place).
+struct credentials {
+  std::string username;                  ///< "": the default user
+  std::string password;                  ///< "": no AUTH
+  std::shared_ptr<net::tls_config> tls;  ///< null: plain TCP
+};
 
 struct options {
   address server;
@@ -15,9 +29,9 @@ struct options {
   duration connect_timeout{std::chrono::seconds(1)};
   /// From sending a command to its reply. On expiry the connection fails (0 = no limit).
   duration command_timeout{std::chrono::seconds(1)};
-  /// AUTH on connect when `password` is set; `username` selects an ACL user (Redis 6+).
-  std::string username;
-  std::string password;
+  /// AUTH on connect when a password is set (with the username: an ACL user, Redis 6+); TLS
+  /// before anything when set.
+  credentials auth;
   /// SELECT on connect when non-zero.
   int db = 0;
   /// CLIENT SETNAME on connect when set (shows in CLIENT LIST).
@@ -34,11 +48,11 @@ struct options {
 /// Options for a short control-plane exchange: one timeout for connect and commands.
 /// (References and a string_view: no std::string temporaries inside a co_await expression,
 /// which GCC 12 mishandles.)
-inline options short_options(const address& server, const std::string& password, duration timeout,
+inline options short_options(const address& server, const credentials& auth, duration timeout,
                              std::string_view client_name) {
   options o;
   o.server = server;
-  o.password = password;
+  o.auth = auth;
   o.connect_timeout = timeout;
   o.command_timeout = timeout;
   o.client_name = std::string(client_name);

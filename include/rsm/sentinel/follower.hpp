@@ -6,6 +6,7 @@
 #include "rsm/address.hpp"
 #include "rsm/duration.hpp"
 #include "rsm/net/asio.hpp"
+#include "rsm/redis/options.hpp"
 #include "rsm/sentinel/event.hpp"
 #include "rsm/topology/group.hpp"
 
@@ -21,7 +22,7 @@ namespace rsm::sentinel {
 
 struct follow_settings {
   address sentinel;
-  std::string password;
+  redis::credentials auth;
   duration connect_timeout{std::chrono::seconds(2)};
   /// Channels to SUBSCRIBE to.
   std::vector<std::string> channels{watched_channels.begin(), watched_channels.end()};
