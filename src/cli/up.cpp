@@ -127,7 +127,8 @@ awaitable<void> watch_children(up_job* job) {
 
 // PONG (or NOAUTH, from a node with a password we did not send): it serves commands.
 awaitable<bool> answers_ping(address a, std::string password) {
-  const redis::credentials auth{.password = std::move(password)};
+  redis::credentials auth;
+  auth.password = std::move(password);
   auto o = redis::short_options(a, auth, std::chrono::milliseconds(500), "rsm-up");
   auto c = co_await redis::connection::async_connect(o);
   if (!c) co_return false;
