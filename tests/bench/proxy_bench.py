@@ -12,7 +12,10 @@ redis-benchmark -3 (HELLO 3 on connect) and real Node.js clients with their conn
 --node-modules DIR holding ioredis and redis, tests/bench/client_load.mjs). Reads each proxy's
 and Redis's CPU time from /proc/PID/stat around every run, and prints medians with their spread
 as a Markdown table (docs/benchmarks.md), with the commands Redis read per read syscall (INFO
-stats): how well a proxy batches; then the targets of issue 15, met or not.
+stats): how well a proxy batches; then the targets of issue 15, met or not. With openssl, two
+TLS rows: rsm proxy terminating TLS (--tls-listen, one thread) and HAProxy terminating TLS
+(`bind ... ssl crt`, nbthread 1), both with a self-signed certificate made for the run and
+measured with redis-benchmark --tls.
 
   tests/bench/proxy_bench.py [--rsm build/release/rsm] [--rounds 5] [--requests 100000]
                              [--predixy PATH] [--node-modules DIR]
