@@ -12,7 +12,8 @@ client certificate, and a client certificate from another CA. Checked:
     CA, is refused;
   - a SENTINEL FAILOVER over TLS sentinels: the proxy follows, writes go on;
   - SIGHUP reloads the listener's certificate: new connections see the new one;
-  - rsm status --tls reports the group; no password in any log line, metric or status output.
+  - rsm status --tls reports the group; no password in any log line, metric or status output;
+  - bad TLS files (a key of another certificate, a missing file) are one clear usage error.
 
   tests/tls/tls_test.py --rsm build/test/rsm
 """
@@ -180,6 +181,23 @@ def main():
                     return False
             return True
         assert wait_until(sentinels_ready, 30), "the TLS sentinels did not find each other"
+
+        # 0. Bad TLS files are one clear usage error each, before anything listens.
+        port = free_port()
+        for flags, expect in (
+                (["--tls-cert-file", tls.path("server.crt"), "--tls-key-file", tls.path("client.key")],
+                 "mismatch"),
+                (["--tls-cert-file", os.path.join(tmp, "missing.crt"), "--tls-key-file", tls.path("server.key")],
+                 "missing.crt"),
+                (["--tls-cert-file", tls.path("server.crt")], "--tls-key-file"),
+                (["--tls-cert-file", tls.path("server.crt"), "--tls-key-file", tls.path("server.key"),
+                  "--tls-auth-clients", "yes"], "--tls-ca-cert-file"),
+                (["--tls-cert-file", tls.path("server.crt"), "--tls-key-file", tls.path("server.key"),
+                  "--tls-auth-clients", "maybe"], "no, optional or yes")):
+            r = subprocess.run([args.rsm, "proxy", "--tls-listen", f"127.0.0.1:{port}", "--master",
+                                f"127.0.0.1:{master.port}", *flags], capture_output=True, text=True, timeout=10)
+            assert r.returncode == 2 and expect in r.stderr, (flags, r.returncode, r.stderr)
+        print("ok: bad TLS files and flags are one clear usage error each")
 
         secrets = os.path.join(tmp, "secrets")
         os.makedirs(secrets, mode=0o700)
