@@ -6,7 +6,7 @@
 namespace rsm::net {
 
 awaitable<result<void>> stream::async_handshake(ssl::stream_base::handshake_type side,
-                                                const std::string& server_name) {
+                                                std::string server_name) {
   if (!tls_) co_return result<void>{};
   if (side == ssl::stream_base::client && !server_name.empty()) {
     SSL_set_tlsext_host_name(tls_->native_handle(), server_name.c_str());

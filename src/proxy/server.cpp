@@ -276,9 +276,11 @@ awaitable<void> sweep(std::shared_ptr<server::state> st, std::size_t thread) {
 // descriptor); a failed handshake is counted and logged at most once a second.
 awaitable<void> tls_session(std::shared_ptr<server::state> st, tcp::socket socket, std::size_t i) {
   net::stream client(std::move(socket), st->cfg.tls->context());
-  auto done = co_await net::with_timeout(client.async_handshake(net::ssl::stream_base::server),
-                                         st->cfg.tls_handshake_timeout,
-                                         error(errc::timed_out, "TLS handshake: timed out"));
+  // Built before the co_await: no temporaries inside it (GCC 12).
+  auto handshake = client.async_handshake(net::ssl::stream_base::server, std::string());
+  error timed_out(errc::timed_out, "TLS handshake: timed out");
+  auto done =
+      co_await net::with_timeout(std::move(handshake), st->cfg.tls_handshake_timeout, timed_out);
   if (!done) {
     st->tls_handshake_failures.fetch_add(1, std::memory_order_relaxed);
     const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
@@ -299,7 +301,8 @@ awaitable<void> tls_session(std::shared_ptr<server::state> st, tcp::socket socke
     co_return;
   }
   auto s = std::make_shared<session>(st, std::move(client), i);
-  co_await session::run(std::move(s));
+  auto run = session::run(std::move(s));  // not a shared_ptr temporary in co_await (GCC 12)
+  co_await std::move(run);
 }
 
 // Accepts on `acceptor` until stopped, spreading clients over the data threads.

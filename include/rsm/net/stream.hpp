@@ -45,7 +45,7 @@ class stream {
   /// server. A plain stream has nothing to do. The error text says what failed (a plaintext
   /// peer, a certificate that does not verify).
   awaitable<result<void>> async_handshake(ssl::stream_base::handshake_type side,
-                                          const std::string& server_name = {});
+                                          std::string server_name);
   /// The verified peer certificate's subject, "" when none (a plain stream, no certificate).
   std::string peer_subject() const;
 
