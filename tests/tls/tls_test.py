@@ -12,7 +12,7 @@ client certificate, and a client certificate from another CA. Checked:
     CA, is refused;
   - a SENTINEL FAILOVER over TLS sentinels: the proxy follows, writes go on;
   - SIGHUP reloads the listener's certificate: new connections see the new one;
-  - rsm status --tls reports the group; no password in any log line, metric or status output;
+  - rsm status --tls reports the group, rsm ctl --once --dry-run over TLS plans nothing; no password in any log line, metric or status output;
   - bad TLS files (a key of another certificate, a missing file) are one clear usage error.
 
   tests/tls/tls_test.py --rsm build/test/rsm
@@ -327,13 +327,26 @@ def main():
                             capture_output=True, text=True, timeout=30)
         assert f"127.0.0.1:{replica.port}" in st.stdout and '"role"' in st.stdout, st.stdout + st.stderr
         assert "master" in st.stdout
+        # rsm ctl over TLS: once the sentinels have made the old master a replica, one dry pass
+        # over the healthy group plans nothing.
+        assert wait_until(lambda: "master_link_status:up" in tls_command(
+            tls, master.port, "INFO", "replication", auth=auth), 30), "the old master did not rejoin"
+        ctl = subprocess.run([args.rsm, "ctl", "--once", "--dry-run", "--sentinels", sentinel_list, "--redis",
+                              f"127.0.0.1:{master.port},127.0.0.1:{replica.port}", "--master-name", MASTER,
+                              "--password", PASSWORD, "--sentinel-password", SENTINEL_PASSWORD,
+                              "--no-group-marker", "--http-listen", "", *client_tls],
+                             capture_output=True, text=True, timeout=60)
+        assert ctl.returncode == 0 and "would " not in ctl.stdout, ctl.stdout + ctl.stderr
+        assert "sentinel 3 added" in ctl.stderr, ctl.stderr
         _, text = metric(metrics_port, "rsm_proxy_clients")
         with open(proxy_log) as f:
             log = f.read()
         for secret in SECRETS:
-            for where, body in (("proxy log", log), ("metrics", text), ("status", st.stdout + st.stderr)):
+            for where, body in (("proxy log", log), ("metrics", text), ("status", st.stdout + st.stderr),
+                                (("ctl", ctl.stdout + ctl.stderr))):
                 assert secret not in body, f"a password in the {where}"
-        print("ok: rsm status --tls reports the group; no password in logs, metrics or status")
+        print("ok: rsm status and rsm ctl --dry-run over TLS see the group (nothing to repair); "
+              "no password in logs, metrics, status or ctl output")
         return 0
     finally:
         for p in procs:
