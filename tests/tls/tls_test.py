@@ -101,6 +101,8 @@ def tls_command(tls, port, *args, auth=None, timeout=3.0):
         if auth:
             s.sendall(encode(["AUTH", *auth]))
             line = f.readline()
+            if not line:  # closed (Sentinel kills normal clients as it reconfigures a node)
+                raise ConnectionError("closed")
             assert line.startswith(b"+OK"), line
         s.sendall(encode(args))
         return read_reply(f)
@@ -347,6 +349,10 @@ def main():
                 assert secret not in body, f"a password in the {where}"
         print("ok: rsm status and rsm ctl --dry-run over TLS see the group (nothing to repair); "
               "no password in logs, metrics, status or ctl output")
+        # A clean stop (a sanitizer's report at exit would make it fail).
+        procs.remove(proxy)
+        rc = terminate(proxy)
+        assert rc == 0, f"rsm proxy exited with {rc}: " + open(proxy_log).read()[-3000:]
         return 0
     finally:
         for p in procs:
