@@ -166,10 +166,9 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   try {
     server = std::make_unique<proxy::server>(rt, s, tracker.get());
   } catch (const std::exception& e) {
-    err << "rsm proxy: cannot listen on "
-        << (s.plain_off ? s.tls_listen->to_string() : s.listen.to_string())
-        << (s.tls_listen && !s.plain_off ? " or " + s.tls_listen->to_string() : std::string())
-        << ": " << e.what() << "\n";
+    std::string where = s.plain_off ? std::string() : s.listen.to_string();
+    if (s.tls_listen) where += (where.empty() ? "" : " or ") + s.tls_listen->to_string();
+    err << "rsm proxy: cannot listen on " << where << ": " << e.what() << "\n";
     return 1;
   }
   std::unique_ptr<net::http_server> http;

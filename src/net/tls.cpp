@@ -36,12 +36,9 @@ result<std::shared_ptr<ssl::context>> make_tls_context(tls_role role, const tls_
   if (!files.cert.empty()) {
     ctx->use_certificate_chain_file(files.cert, ec);
     if (ec) return file_error("certificate file", files.cert, ec);
+    // OpenSSL checks the key against the certificate here ("key values mismatch").
     ctx->use_private_key_file(files.key, ssl::context::pem, ec);
     if (ec) return file_error("key file", files.key, ec);
-    if (SSL_CTX_check_private_key(native) != 1) {
-      return error(errc::invalid_argument,
-                   "key file " + files.key + " does not match certificate " + files.cert);
-    }
   }
   const bool verify = !server || files.clients != client_auth::no;
   if (verify) {
