@@ -35,7 +35,11 @@ option_set proxy_options() {
       .text("backend-mode", "shared", "shared (multiplex stateless clients) or dedicated (1:1)", {},
             "MODE")
       .text("master", "", "static master address (default: follow the sentinels)", {}, "HOST:PORT")
-      .secret("requirepass", "password clients must AUTH with")
+      .text("auth", "local",
+            "local (clients AUTH to the proxy: --requirepass) or passthrough (Redis checks each "
+            "client's AUTH or HELLO AUTH, and its requests run as that ACL user)",
+            {}, "MODE")
+      .secret("requirepass", "password clients must AUTH with (--auth local)")
       .text("max-clients", "10000", "most client connections at once", {}, "N")
       .text("max-shared-lanes", "32",
             "shared connections per thread, one per protocol and db in use", {}, "N")
@@ -111,6 +115,12 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   s.master_name = v.text("master-name");
   s.backend_auth = access.redis;
   s.requirepass = v.text("requirepass");
+  const auto auth = v.text("auth");
+  if (auth != "local" && auth != "passthrough")
+    throw usage_error("--auth must be local or passthrough");
+  s.auth_passthrough = auth == "passthrough";
+  if (s.auth_passthrough && !s.requirepass.empty())
+    throw usage_error("--requirepass is for --auth local (with passthrough, Redis checks AUTH)");
   s.max_clients = static_cast<std::size_t>(v.integer("max-clients", 1, 1000000));
   s.max_shared_lanes = static_cast<std::size_t>(v.integer("max-shared-lanes", 1, 4096));
   s.commands = proxy::policy(proxy::parse_command_list(v.text("allow-command")),
@@ -189,7 +199,8 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
              {"tls_addr", s.tls_listen ? server->tls_local_address().to_string() : "off"},
              {"master", master ? s.master.to_string() : "from the sentinels"},
              {"threads", threads},
-             {"backend-mode", v.text("backend-mode")}});
+             {"backend-mode", v.text("backend-mode")},
+             {"auth", auth}});
   if (tracker) rt.spawn("proxy-master-tracker", tracker->async_run());
   rt.spawn("proxy-accept", server->async_run());
   return rt.run();

@@ -95,7 +95,7 @@ awaitable<bool> backend_link::connect() {
     co_await timer.async_wait(use_nothrow);
   }
   redis::options o;
-  o.auth = st_->cfg.backend_auth;
+  o.auth = st_->credentials(key_.user);
   o.connect_timeout = st_->cfg.connect_timeout;
   o.protocol = key_.resp;
   o.db = static_cast<int>(key_.db);

@@ -21,6 +21,18 @@ action answer(std::string text, action::tally counted = action::tally::none) {
   return a;
 }
 
+// --auth passthrough: `AUTH [user] pass` (`bytes`) for Redis to check, as `user`.
+action check_auth(std::string bytes, std::string user, std::string password) {
+  action a;
+  a.what = action::kind::send_alone;
+  a.how = rewrite::auth;
+  a.bytes = std::move(bytes);
+  a.user = std::move(user);
+  a.password = std::move(password);
+  a.replies = 1;
+  return a;
+}
+
 bool is(const command_traits& t, effect what) {
   return t.info != nullptr && t.info->what == what;
 }
@@ -54,7 +66,7 @@ std::vector<std::string> frame_args(const resp::request_parser& p, std::string_v
 
 request_pipeline::request_pipeline(pipeline_config cfg, client_identity who, bool dedicated)
     : identity(std::move(who)), cfg_(std::move(cfg)), dedicated_(dedicated) {
-  state.authenticated = cfg_.requirepass.empty();
+  state.authenticated = cfg_.passthrough || cfg_.requirepass.empty();
   state.pinned = dedicated_;
 }
 
@@ -62,7 +74,7 @@ void request_pipeline::reset() {
   bool pinned = dedicated_;
   state = connection_state{};
   state.pinned = pinned;
-  state.authenticated = cfg_.requirepass.empty();
+  state.authenticated = cfg_.passthrough || cfg_.requirepass.empty();
 }
 
 bool request_pipeline::plain(const command_traits& t, bool is_inline, bool refused) const {
@@ -234,6 +246,16 @@ action request_pipeline::auth(const resp::request_parser& p, std::string_view fr
   auto args = frame_args(p, frame);
   if (args.size() < 2 || args.size() > 3)
     return answer("-ERR wrong number of arguments for 'auth' command\r\n");
+  if (cfg_.passthrough) {
+    auto bytes = resp::encode(resp::command(args));
+    if (state.unpaired) {  // among pushes, on its own connection: Redis answers as it will
+      action a;
+      a.what = action::kind::send;
+      a.bytes = std::move(bytes);
+      return a;
+    }
+    return check_auth(std::move(bytes), args.size() == 3 ? args[1] : "default", args.back());
+  }
   const auto& pass = cfg_.requirepass;
   if (pass.empty() && args.size() == 3) {
     // The default user without a password takes any; there is no other user.
@@ -263,6 +285,25 @@ action request_pipeline::hello(const resp::request_parser& p, std::string_view f
   auto h = parse_hello(frame_args(p, frame));
   if (h.setname) state.name = *h.setname;  // whatever follows (as Redis 7.0)
   if (!h.error.empty()) return answer("-" + h.error + "\r\n");
+  if (h.auth && cfg_.passthrough && !state.unpaired) {
+    // Redis checks the user first (AUTH, on the authentication connection); on OK, the HELLO
+    // follows on a connection of that user, in the protocol asked for.
+    auto a = check_auth(resp::encode(resp::command{"AUTH", h.username, h.password}), h.username,
+                        h.password);
+    a.protocol = h.protocol;
+    resp::command c{"HELLO"};
+    if (h.protocol != 0) c.arg(std::to_string(h.protocol));
+    a.then = resp::encode(c);
+    return a;
+  }
+  if (h.auth && cfg_.passthrough) {
+    // Subscribed, on its own connection: the whole HELLO goes to Redis, which answers it.
+    action a;
+    a.what = action::kind::send;
+    a.bytes = resp::encode(resp::command(frame_args(p, frame)));
+    if (h.protocol != 0) state.resp = h.protocol;
+    return a;
+  }
   if (h.auth) {
     bool ok = h.username == "default" &&
               (cfg_.requirepass.empty() || same_secret(h.password, cfg_.requirepass));
@@ -302,12 +343,26 @@ std::optional<action> request_pipeline::answer_locally(effect what, const resp::
       if (state.name.empty()) return answer(state.resp == 3 ? "_\r\n" : "$-1\r\n");
       return answer("$" + std::to_string(state.name.size()) + "\r\n" + state.name + "\r\n");
     case effect::id:
-      return answer(":" + std::to_string(identity.id) + "\r\n");
+      return permitted(p, frame, ":" + std::to_string(identity.id) + "\r\n");
     case effect::info:
-      return answer(client_info());
+      return permitted(p, frame, client_info());
     default:
       return std::nullopt;
   }
+}
+
+// The proxy's own reply `local` to a command of the client's own connection: with --auth
+// passthrough, only once Redis has run the command for the user (else Redis's error, NOPERM).
+action request_pipeline::permitted(const resp::request_parser& p, std::string_view frame,
+                                   std::string local) {
+  if (!cfg_.passthrough) return answer(std::move(local));
+  action a;
+  a.what = action::kind::send_alone;
+  a.how = rewrite::permitted;
+  a.bytes = p.is_inline() ? resp::encode(resp::command(p.inline_args())) : std::string(frame);
+  a.local = std::move(local);
+  a.replies = 1;
+  return a;
 }
 
 // Redis's reply to a command or subcommand it does not have (Redis 7.0's, for what rsm's
@@ -338,14 +393,15 @@ std::string request_pipeline::client_info() {
   auto age = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() -
                                                               identity.started)
                  .count();
-  std::string line =
-      "id=" + std::to_string(identity.id) + " addr=" + identity.addr + " laddr=" + identity.laddr +
-      " fd=" + std::to_string(identity.fd) + " name=" + state.name + " age=" + std::to_string(age) +
-      " idle=0 flags=N db=" + std::to_string(state.db) +
-      " sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
-      "rbs=" +
-      std::to_string(identity.read_buffer) + " rbp=0 obl=0 oll=0 omem=0 tot-mem=0 " +
-      "events=r cmd=client|info user=default redir=-1 resp=" + std::to_string(state.resp) + "\n";
+  std::string line = "id=" + std::to_string(identity.id) + " addr=" + identity.addr +
+                     " laddr=" + identity.laddr + " fd=" + std::to_string(identity.fd) +
+                     " name=" + state.name + " age=" + std::to_string(age) +
+                     " idle=0 flags=N db=" + std::to_string(state.db) +
+                     " sub=0 psub=0 ssub=0 multi=-1 qbuf=0 qbuf-free=0 argv-mem=0 multi-mem=0 "
+                     "rbs=" +
+                     std::to_string(identity.read_buffer) + " rbp=0 obl=0 oll=0 omem=0 tot-mem=0 " +
+                     "events=r cmd=client|info user=" + state.user_name +
+                     " redir=-1 resp=" + std::to_string(state.resp) + "\n";
   if (state.resp == 3) return "=" + std::to_string(line.size() + 4) + "\r\ntxt:" + line + "\r\n";
   return "$" + std::to_string(line.size()) + "\r\n" + line + "\r\n";
 }

@@ -2,6 +2,7 @@
 // What the proxy's sessions and shared backend connections share (internal to src/proxy).
 #include "rsm/proxy/master_tracker.hpp"
 #include "rsm/proxy/server.hpp"
+#include "user_registry.hpp"
 
 #include <atomic>
 #include <memory>
@@ -32,11 +33,13 @@ struct alignas(64) thread_counters {
   }
 };
 
-/// What a shared connection carries for every session on it: its protocol (HELLO 2|3) and
-/// its db (SELECT). Sessions share a connection of their own protocol and db.
+/// What a shared connection carries for every session on it: its protocol (HELLO 2|3), its
+/// db (SELECT) and, with --auth passthrough, the ACL user it authenticated as (AUTH; ids from
+/// user_registry.hpp). Sessions share a connection of their own protocol, db and user.
 struct lane_key {
   int resp = 2;
   long long db = 0;
+  std::uint32_t user = k_anonymous_user;
   friend bool operator==(const lane_key&, const lane_key&) = default;
 };
 
@@ -126,6 +129,19 @@ struct server::state {
   std::atomic<std::uint64_t> next_client_id{0};
   std::atomic<bool> stopped{false};
   std::vector<std::unique_ptr<thread_state>> threads;
+  /// --auth passthrough: the users clients authenticated as.
+  user_registry users;
+
+  /// What a backend connection of lane user `user` authenticates with: the proxy's own
+  /// credentials (--auth local), else the client's user, or nobody (anonymous, and the
+  /// authentication connection); TLS either way.
+  redis::credentials credentials(std::uint32_t user) const {
+    if (!cfg.auth_passthrough) return cfg.backend_auth;
+    redis::credentials c;
+    if (user != k_anonymous_user && user != k_auth_checks) c = users.credentials(user);
+    c.tls = cfg.backend_auth.tls;
+    return c;
+  }
 
   /// The master to use now: the tracker's verified one (null: none), or the static --master.
   std::shared_ptr<const master_info> master() const {

@@ -49,7 +49,8 @@ session::session(std::shared_ptr<server::state> st, net::stream client, std::siz
       thread_(thread),
       client_(std::move(client)),
       pipe_(pipeline_config{st_->cfg.requirepass, &st_->cfg.commands,
-                            st_->tracker ? st_->tracker->fence_flag() : nullptr},
+                            st_->tracker ? st_->tracker->fence_flag() : nullptr,
+                            st_->cfg.auth_passthrough},
             identify(client_.socket(),
                      st_->next_client_id.fetch_add(1, std::memory_order_relaxed) + 1),
             st_->cfg.backend == backend_mode::dedicated),
@@ -250,6 +251,8 @@ awaitable<bool> session::run(action a) {
     case kind::select:
       co_return co_await select_shared(std::move(a.bytes), a.db);
     case kind::send_alone:
+      if (a.how == rewrite::auth) co_return co_await authenticate(std::move(a));
+      if (a.how == rewrite::permitted) local_reply_ = std::move(a.local);
       co_return co_await rewritten(std::move(a.bytes), a.how);
     case kind::send:
       if (a.pin && !co_await pin()) co_return false;
@@ -502,6 +505,18 @@ void session::pass_replies(std::string_view bytes, std::size_t frames) {
     queue_client(redact_config_reply(rewrite_buf_));
   } else if (rewrite_ == rewrite::hello) {
     queue_client(hello_with_id(rewrite_buf_, pipe_.identity.id));
+  } else if (rewrite_ == rewrite::auth) {
+    auth_ok_ = rewrite_buf_.starts_with("+");
+    if (auth_ok_) {
+      pipe_.state.user = st_->users.accepted(auth_user_, auth_password_);
+      pipe_.state.user_name = auth_user_;
+    } else if (rewrite_buf_.starts_with("-WRONGPASS")) {
+      st_->auth_failures.fetch_add(1, std::memory_order_relaxed);
+    }
+    if (!auth_ok_ || !hello_follows_) queue_client(rewrite_buf_);  // Redis's answer, verbatim
+  } else if (rewrite_ == rewrite::permitted) {
+    queue_client(rewrite_buf_.starts_with("-") ? std::string_view(rewrite_buf_) : local_reply_);
+    local_reply_.clear();
   } else {
     queue_client("-EXECABORT Transaction discarded because of previous errors.\r\n");
   }
@@ -521,6 +536,24 @@ awaitable<bool> session::rewritten(std::string bytes, rewrite what) {
   rewrite_ = rewrite::none;  // done, or its connection was lost: the error went instead
   rewrite_buf_.clear();
   co_return ok && !closed_;
+}
+
+// --auth passthrough: Redis checks the client's AUTH, on the thread's authentication connection
+// (or the session's own). On OK the session's requests go on connections of that user; for
+// HELLO AUTH the HELLO follows there. Either way the client gets Redis's answers.
+awaitable<bool> session::authenticate(action a) {
+  auth_user_ = std::move(a.user);
+  auth_password_ = std::move(a.password);
+  hello_follows_ = !a.then.empty();
+  auth_ok_ = false;
+  auth_check_ = !pipe_.state.pinned;
+  bool ok = co_await rewritten(std::move(a.bytes), rewrite::auth);
+  auth_check_ = false;
+  std::fill(auth_password_.begin(), auth_password_.end(), '\0');
+  auth_password_.clear();
+  if (!ok || !auth_ok_ || !hello_follows_) co_return ok;
+  if (a.protocol != 0) pipe_.state.resp = a.protocol;
+  co_return co_await rewritten(std::move(a.then), rewrite::hello);
 }
 
 void session::on_lost(std::size_t frames, bool cut, std::string_view why) {

@@ -63,8 +63,13 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   void pass_replies(std::string_view bytes, std::size_t frames);
   awaitable<bool> select_shared(std::string frame, long long db);
   awaitable<void> reset();
-  /// The shared connection this session's requests go on: its protocol and db.
-  lane_key lane() const { return {pipe_.state.resp, pipe_.state.db}; }
+  /// The shared connection this session's requests go on: its protocol, db and user (while
+  /// Redis checks its AUTH: the thread's authentication connection).
+  lane_key lane() const {
+    if (auth_check_) return {2, 0, k_auth_checks};
+    return {pipe_.state.resp, pipe_.state.db, pipe_.state.user};
+  }
+  awaitable<bool> authenticate(action a);
   awaitable<bool> flush();
   awaitable<bool> forward(std::string bytes, std::size_t replies);
   std::pair<std::string_view, std::size_t> take_frames();
@@ -124,6 +129,14 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   /// CONFIG GET's, redacted, or the DISCARD sent for an EXEC that must fail with EXECABORT.
   rewrite rewrite_ = rewrite::none;
   std::string rewrite_buf_;
+  /// rewrite::permitted: the proxy's reply if Redis runs the command.
+  std::string local_reply_;
+  /// --auth passthrough, while Redis checks an AUTH: who it names, and what follows.
+  bool auth_check_ = false;
+  bool auth_ok_ = false;
+  bool hello_follows_ = false;
+  std::string auth_user_;
+  std::string auth_password_;
   /// SELECTs in flight on the pinned connection: (index of their reply, db); requests_sent_
   /// and replies_done_ count the replies asked for and come on it (on_reply()).
   std::deque<std::pair<std::uint64_t, long long>> selects_;

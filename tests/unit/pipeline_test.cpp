@@ -20,9 +20,9 @@ std::string frame_of(std::vector<std::string> args) {
 
 // A client connection's pipeline, fed whole frames as the session feeds them.
 struct client {
-  explicit client(std::string requirepass = "", bool dedicated = false)
+  explicit client(std::string requirepass = "", bool dedicated = false, bool passthrough = false)
       : commands({}, {}),
-        pipe(proxy::pipeline_config{std::move(requirepass), &commands, &fenced},
+        pipe(proxy::pipeline_config{std::move(requirepass), &commands, &fenced, passthrough},
              proxy::client_identity{.id = 42,
                                     .resolve =
                                         [this](proxy::client_identity& me) {
@@ -121,6 +121,58 @@ TEST_CASE("pipeline: authentication to the proxy", "[unit][pipeline]") {
   CHECK(open.cmd({"AUTH", "default", "x"}).bytes == "+OK\r\n");
   CHECK(open.cmd({"AUTH", "x"}).bytes.starts_with("-ERR AUTH <password> called without"));
   CHECK(open.cmd({"QUIT"}).close);
+}
+
+TEST_CASE("pipeline: --auth passthrough leaves AUTH and the user's rights to Redis",
+          "[unit][pipeline]") {
+  client c("", false, true);
+  // Nothing is refused before AUTH: Redis answers as it would (NOAUTH, or the default user's).
+  auto a = c.cmd({"GET", "k"});
+  CHECK(a.what == kind::batch);
+  a = c.cmd({"AUTH", "app", "secret"});
+  CHECK(a.what == kind::send_alone);
+  CHECK(a.how == proxy::rewrite::auth);
+  CHECK(a.bytes == frame_of({"AUTH", "app", "secret"}));
+  CHECK(a.user == "app");
+  CHECK(a.password == "secret");
+  CHECK(a.then.empty());
+  CHECK(c.pipe.state.user == 0);  // until Redis says OK (the session's part)
+  a = c.cmd({"AUTH", "only-a-password"});
+  CHECK(a.user == "default");
+  CHECK(a.password == "only-a-password");
+  CHECK(c.cmd({"AUTH"}).bytes.starts_with("-ERR wrong number of arguments"));
+  // HELLO AUTH: the AUTH first, the HELLO (without AUTH and SETNAME) once Redis said OK.
+  a = c.cmd({"HELLO", "3", "AUTH", "app", "secret", "SETNAME", "n"});
+  CHECK(a.how == proxy::rewrite::auth);
+  CHECK(a.bytes == frame_of({"AUTH", "app", "secret"}));
+  CHECK(a.protocol == 3);
+  CHECK(a.then == frame_of({"HELLO", "3"}));
+  CHECK(c.pipe.state.resp == 2);  // not before the AUTH's OK
+  CHECK(c.pipe.state.name == "n");
+  // The proxy's own answers about the connection only once Redis ran the command as the user.
+  a = c.cmd({"CLIENT", "ID"});
+  CHECK(a.what == kind::send_alone);
+  CHECK(a.how == proxy::rewrite::permitted);
+  CHECK(a.bytes == frame_of({"CLIENT", "ID"}));
+  CHECK(a.local == ":42\r\n");
+  c.pipe.state.user_name = "app";
+  a = c.cmd({"CLIENT", "INFO"});
+  CHECK(a.how == proxy::rewrite::permitted);
+  CHECK(a.local.find(" user=app ") != std::string::npos);
+  // What every user may do stays the proxy's.
+  CHECK(c.cmd({"CLIENT", "SETNAME", "x"}).what == kind::answer);
+  CHECK(c.cmd({"CLIENT", "GETNAME"}).bytes == "$1\r\nx\r\n");
+  // Subscribed (on its own connection): AUTH goes to Redis as it is, among the pushes.
+  c.cmd({"SUBSCRIBE", "ch"});
+  a = c.cmd({"AUTH", "app", "secret"});
+  CHECK(a.what == kind::send);
+  CHECK(a.how == proxy::rewrite::none);
+  // RESET: back to the anonymous user.
+  c.pipe.state.user = 3;
+  c.pipe.reset();
+  CHECK(c.pipe.state.user == 0);
+  CHECK(c.pipe.state.user_name == "default");
+  CHECK(c.pipe.state.authenticated);
 }
 
 TEST_CASE("pipeline: refusals, and a transaction with one fails as Redis's", "[unit][pipeline]") {

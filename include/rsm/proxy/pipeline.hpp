@@ -32,8 +32,11 @@
 
 namespace rsm::proxy {
 
-/// How the reply of a request sent alone is rewritten before the client gets it.
-enum class rewrite { none, redact, execabort, hello };
+/// How the reply of a request sent alone is rewritten before the client gets it: `auth`
+/// (--auth passthrough) passes Redis's answer to an AUTH and, on OK, moves the session to the
+/// user's connections; `permitted` answers the action's `local` reply when Redis ran the
+/// command, and Redis's error (NOPERM) when it did not.
+enum class rewrite { none, redact, execabort, hello, auth, permitted };
 
 /// What the proxy holds for a client's connection (a new backend connection could not
 /// re-create the flags; `db`, `resp` and `name` it can).
@@ -54,6 +57,10 @@ struct connection_state {
   int resp = 2;
   /// CLIENT SETNAME's or HELLO SETNAME's.
   std::string name;
+  /// --auth passthrough: the ACL user Redis accepted (its id: lane_key::user, and its name:
+  /// CLIENT INFO's `user`).
+  std::uint32_t user = 0;
+  std::string user_name = "default";
 };
 
 /// Who the client is, for CLIENT ID and CLIENT INFO.
@@ -99,6 +106,14 @@ struct action {
   long long db = -1;
   /// Before it, the session moves to a connection of its own (it sets `state.pinned`).
   bool pin = false;
+  /// rewrite::auth: the user and password Redis checks (`bytes`: the AUTH), and, for HELLO
+  /// AUTH, what follows an OK: the protocol (0: unchanged) and `then`, the HELLO to send.
+  std::string user;
+  std::string password;
+  int protocol = 0;
+  std::string then;
+  /// rewrite::permitted: the proxy's own reply.
+  std::string local;
   bool close = false;
   /// What to count.
   enum class tally { none, refused, unknown, auth_failure };
@@ -112,6 +127,9 @@ struct pipeline_config {
   /// Set while the proxy is fenced (--fence-after: no majority of the sentinels answers):
   /// commands that may write are refused, and EXEC aborts its transaction.
   const std::atomic<bool>* fenced = nullptr;
+  /// --auth passthrough: Redis checks AUTH and HELLO AUTH, and what the proxy answers itself
+  /// is only what every user may do (CLIENT ID and INFO first ask Redis whether the user may).
+  bool passthrough = false;
 };
 
 class request_pipeline {
@@ -146,6 +164,7 @@ class request_pipeline {
   std::optional<action> answer_locally(effect what, const resp::request_parser& p,
                                        std::string_view frame);
   action hello(const resp::request_parser& p, std::string_view frame);
+  action permitted(const resp::request_parser& p, std::string_view frame, std::string local);
   action auth(const resp::request_parser& p, std::string_view frame);
   std::string unknown_error(const resp::request_parser& p, std::string_view frame,
                             const command_traits& t) const;

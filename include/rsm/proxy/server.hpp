@@ -30,8 +30,12 @@ struct settings {
   address master;
   /// How the proxy reaches the master (AUTH user and password, TLS).
   redis::credentials backend_auth;
-  /// The password clients must AUTH to the proxy with ("" = none).
+  /// The password clients must AUTH to the proxy with ("" = none; --auth local).
   std::string requirepass;
+  /// --auth passthrough: clients' AUTH and HELLO AUTH are checked by Redis, and each client's
+  /// requests go on shared connections of the user it authenticated as (Redis's ACL rules
+  /// apply to every command). `backend_auth`'s user is then only the proxy's own (ROLE).
+  bool auth_passthrough = false;
   /// A TLS listener besides (or instead of, with `listen` off) the plain one; its context
   /// (certificate, client verification) reloads on SIGHUP.
   std::optional<address> tls_listen;
@@ -47,8 +51,8 @@ struct settings {
   std::size_t max_shared_lanes = 32;
   /// Close a client idle this long with no reply due (0: never), as Redis's `timeout`.
   duration client_idle_timeout{0};
-  /// With requirepass: close a client that has not authenticated this long after connecting
-  /// (0: never). Checked by the once-a-second sweep, so within a second of it.
+  /// With requirepass (--auth local): close a client that has not authenticated this long after
+  /// connecting (0: never). Checked by the once-a-second sweep, so within a second of it.
   duration auth_timeout{std::chrono::seconds(10)};
   duration connect_timeout{std::chrono::seconds(2)};
   /// Bytes of backend replies held for a client that reads slowly; past it the proxy stops
