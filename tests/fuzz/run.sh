@@ -2,8 +2,10 @@
 # Builds the libFuzzer targets with clang and runs each for SECONDS (default 60), starting
 # from the committed seed corpora (new inputs go to a scratch copy, not into the repository).
 #   tests/fuzz/run.sh [SECONDS] [TARGET...]
-# FUZZ_RUNS=N (with FUZZ_SEED, default 1) runs exactly N inputs per target instead: the same
-# exploration every time, as CI needs (a time budget explores differently on every run).
+# FUZZ_RUNS=N (with FUZZ_SEED, default 1) runs N inputs per target instead, from a fixed seed:
+# the same exploration every time, as CI needs (a time budget explores differently on every
+# run) — but never longer than FUZZ_MAX_SECONDS (default 45) per target: a target that became
+# slower per input (bigger inputs, a slower parser) must not make CI take an hour.
 set -euo pipefail
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SECONDS_EACH=${1:-60}
@@ -21,8 +23,8 @@ for t in "${TARGETS[@]}"; do
   cp -r "$HERE/corpus/$t/." "$scratch/"
   [ -n "${FUZZ_RUNS:-}" ] || echo "fuzz: $t for ${SECONDS_EACH}s"
   if [ -n "${FUZZ_RUNS:-}" ]; then
-    budget=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}")
-    echo "fuzz: $t, $FUZZ_RUNS inputs from seed ${FUZZ_SEED:-1}"
+    budget=(-runs="$FUZZ_RUNS" -seed="${FUZZ_SEED:-1}" -max_total_time="${FUZZ_MAX_SECONDS:-45}")
+    echo "fuzz: $t, $FUZZ_RUNS inputs from seed ${FUZZ_SEED:-1} (at most ${FUZZ_MAX_SECONDS:-45}s)"
   else
     budget=(-max_total_time="$SECONDS_EACH")
   fi
