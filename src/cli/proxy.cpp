@@ -5,6 +5,7 @@
 #include "rsm/net/fd_budget.hpp"
 #include "rsm/net/http_server.hpp"
 #include "rsm/net/runtime.hpp"
+#include "rsm/proxy/client_budget.hpp"
 #include "rsm/proxy/master_tracker.hpp"
 #include "rsm/proxy/server.hpp"
 
@@ -55,6 +56,14 @@ option_set proxy_options() {
             "request bytes a client may have unanswered on a shared connection before the proxy "
             "stops reading it",
             {}, "BYTES")
+      .text("maxmemory-clients", "auto",
+            "bytes all clients together may hold in the proxy's buffers; past it the largest "
+            "are closed first, as Redis's client eviction (auto: half the cgroup's memory "
+            "limit, else 1gb; 0: no budget)",
+            {}, "BYTES")
+      .text("partial-request-timeout", "30s",
+            "close a client that sent part of a request and not the rest this long (0: never)", {},
+            "DURATION")
       .text("reply-timeout", "60s",
             "fail a shared connection whose master owes replies and sends nothing this long (0: "
             "never)",
@@ -132,6 +141,13 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   s.client_output_stall = v.dur("client-output-stall");
   s.client_query_limit = static_cast<std::size_t>(v.integer("client-query-limit", 4096, 1LL << 30));
   s.reply_timeout = v.dur("reply-timeout");
+  s.partial_request_timeout = v.dur("partial-request-timeout");
+  {
+    auto m = proxy::parse_memory_setting(v.text("maxmemory-clients"));
+    if (!m) throw usage_error("--maxmemory-clients must be auto, 0 or bytes (e.g. 512mb, 2gb)");
+    s.maxmemory_clients =
+        m->is_auto ? proxy::auto_client_budget(proxy::cgroup_memory_limit()) : m->bytes;
+  }
   if (s.client_output_stall.count() <= 0) throw usage_error("--client-output-stall must be > 0");
   v.dur("check-interval");  // validated with --master too
 
@@ -200,7 +216,8 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
              {"master", master ? s.master.to_string() : "from the sentinels"},
              {"threads", threads},
              {"backend-mode", v.text("backend-mode")},
-             {"auth", auth}});
+             {"auth", auth},
+             {"maxmemory-clients", s.maxmemory_clients}});
   if (tracker) rt.spawn("proxy-master-tracker", tracker->async_run());
   rt.spawn("proxy-accept", server->async_run());
   return rt.run();

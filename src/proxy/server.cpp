@@ -5,6 +5,7 @@
 #include "rsm/net/backoff.hpp"
 #include "rsm/net/stream.hpp"
 #include "rsm/net/timeout.hpp"
+#include "rsm/proxy/client_budget.hpp"
 #include "rsm/proxy/master_tracker.hpp"
 #include "session.hpp"
 
@@ -132,6 +133,22 @@ void server::add_metrics(metrics::exposition& e) const {
   };
   e.gauge("rsm_proxy_clients", "client connections open now", {},
           static_cast<double>(st.clients.load()));
+  double client_memory = 0;
+  for (const auto& t : st.threads)
+    client_memory += static_cast<double>(t->client_memory.load(std::memory_order_relaxed));
+  e.gauge("rsm_proxy_client_memory_bytes",
+          "bytes the clients' request and reply buffers hold (measured every 100 ms with "
+          "--maxmemory-clients, else every second)",
+          {}, client_memory);
+  e.gauge("rsm_proxy_maxmemory_clients_bytes", "--maxmemory-clients (0: no budget)", {},
+          static_cast<double>(st.cfg.maxmemory_clients));
+  e.counter("rsm_proxy_clients_evicted_total",
+            "clients closed, largest first, because all clients together held more than "
+            "--maxmemory-clients",
+            {}, sum(&thread_counters::evicted));
+  e.counter("rsm_proxy_partial_request_timeouts_total",
+            "clients closed for holding part of a request longer than --partial-request-timeout",
+            {}, sum(&thread_counters::partial_timeouts));
   e.counter("rsm_proxy_tls_handshake_failures_total",
             "client TLS handshakes that failed or timed out (plaintext on the TLS port, a "
             "certificate that does not verify)",
@@ -268,6 +285,55 @@ awaitable<void> sweep(std::shared_ptr<server::state> st, std::size_t thread) {
       if (auto b = w.lock()) found += b->sweep();
     }
     if (found > 0) t.counters.add(t.counters.ends_revealed, found);
+    if (st->cfg.maxmemory_clients == 0) {  // no budget: measured for /metrics only
+      std::size_t total = 0;
+      for (auto* s : t.sessions) total += s->memory();
+      t.client_memory.store(total, std::memory_order_relaxed);
+    }
+  }
+}
+
+// --maxmemory-clients, every 100 ms per data thread: its clients' bytes are measured and
+// published; when every thread's together pass the budget, this thread closes its largest
+// clients until its share of the excess is freed (client_budget.hpp).
+awaitable<void> shed(std::shared_ptr<server::state> st, std::size_t thread) {
+  // A client at or under this (an idle read buffer, a small reply) is never closed for memory.
+  constexpr std::size_t k_floor = 16 * 1024;
+  asio::steady_timer timer(st->context(thread));
+  auto& t = *st->threads[thread];
+  std::vector<session*> who;
+  std::vector<std::size_t> sizes;
+  while (!st->stopped) {
+    timer.expires_after(std::chrono::milliseconds(100));
+    co_await timer.async_wait(use_nothrow);
+    if (st->stopped) break;
+    who.clear();
+    sizes.clear();
+    std::size_t total = 0;
+    for (auto* s : t.sessions) {
+      auto m = s->memory();
+      who.push_back(s);
+      sizes.push_back(m);
+      total += m;
+    }
+    t.client_memory.store(total, std::memory_order_relaxed);
+    std::size_t global = 0;
+    for (const auto& other : st->threads)
+      global += other->client_memory.load(std::memory_order_relaxed);
+    auto chosen = clients_to_shed(sizes, total, global, st->cfg.maxmemory_clients, k_floor);
+    if (chosen.empty()) continue;
+    if (!st->eviction_logged.exchange(true)) {
+      log::warn("proxy",
+                "the clients' buffers together passed --maxmemory-clients: the largest clients "
+                "are closed (counted in rsm_proxy_clients_evicted_total)",
+                {{"maxmemory_clients", st->cfg.maxmemory_clients}, {"held", global}});
+    }
+    std::size_t freed = 0;
+    for (auto i : chosen) {
+      who[i]->evict();
+      freed += sizes[i];
+    }
+    t.client_memory.store(total - std::min(total, freed), std::memory_order_relaxed);
   }
 }
 
@@ -364,8 +430,10 @@ awaitable<void> accept_loop(std::shared_ptr<server::state> st, tcp::acceptor& ac
 
 awaitable<void> server::async_run() {
   auto st = state_;
-  for (std::size_t i = 0; i < st->threads.size(); ++i)
+  for (std::size_t i = 0; i < st->threads.size(); ++i) {
     asio::co_spawn(st->context(i), sweep(st, i), asio::detached);
+    if (st->cfg.maxmemory_clients > 0) asio::co_spawn(st->context(i), shed(st, i), asio::detached);
+  }
   if (st->acceptor.is_open() && st->tls_acceptor.is_open()) {
     using namespace asio::experimental::awaitable_operators;
     co_await (accept_loop(st, st->acceptor, false) && accept_loop(st, st->tls_acceptor, true));

@@ -20,14 +20,16 @@ struct alignas(64) thread_counters {
   std::atomic<std::uint64_t> bytes_in{0};
   std::atomic<std::uint64_t> bytes_out{0};
   std::atomic<std::uint64_t> backend_connects{0};
-  std::atomic<std::uint64_t> backend_writes{0};  // writes to shared connections (batches)
-  std::atomic<std::uint64_t> pinned{0};          // sessions pinned (total)
-  std::atomic<std::uint64_t> lost_replies{0};    // error replies for a lost shared connection
-  std::atomic<std::uint64_t> slow_closed{0};     // clients closed for not reading their replies
-  std::atomic<std::uint64_t> migrated{0};        // sessions moved to a new master
-  std::atomic<std::uint64_t> reply_timeouts{0};  // shared connections failed by --reply-timeout
-  std::atomic<std::uint64_t> ends_revealed{0};   // ends of stream found by the sweep
-  std::atomic<std::uint64_t> query_paused{0};    // client reads paused by --client-query-limit
+  std::atomic<std::uint64_t> backend_writes{0};    // writes to shared connections (batches)
+  std::atomic<std::uint64_t> pinned{0};            // sessions pinned (total)
+  std::atomic<std::uint64_t> lost_replies{0};      // error replies for a lost shared connection
+  std::atomic<std::uint64_t> slow_closed{0};       // clients closed for not reading their replies
+  std::atomic<std::uint64_t> migrated{0};          // sessions moved to a new master
+  std::atomic<std::uint64_t> reply_timeouts{0};    // shared connections failed by --reply-timeout
+  std::atomic<std::uint64_t> ends_revealed{0};     // ends of stream found by the sweep
+  std::atomic<std::uint64_t> query_paused{0};      // client reads paused by --client-query-limit
+  std::atomic<std::uint64_t> evicted{0};           // clients closed by --maxmemory-clients
+  std::atomic<std::uint64_t> partial_timeouts{0};  // clients closed by --partial-request-timeout
   void add(std::atomic<std::uint64_t>& c, std::uint64_t n = 1) {
     c.store(c.load(std::memory_order_relaxed) + n, std::memory_order_relaxed);
   }
@@ -59,6 +61,8 @@ struct thread_state {
   std::vector<shared_lane> lanes;
   /// lanes.size(), for /metrics on another thread.
   std::atomic<std::size_t> lane_count{0};
+  /// Bytes this thread's clients hold (session::memory()), as last measured (--maxmemory-clients).
+  std::atomic<std::size_t> client_memory{0};
   /// Every shared connection still open on this thread (current and retiring ones).
   std::vector<std::weak_ptr<backend_link>> backends;
   /// Sessions with a backend connection of their own (closed or moved on a master switch).
@@ -125,6 +129,8 @@ struct server::state {
   /// The first --client-query-limit pause was logged.
   std::atomic<bool> query_paused_logged{false};
   std::atomic<bool> auth_timeout_logged{false};
+  std::atomic<bool> eviction_logged{false};
+  std::atomic<bool> partial_timeout_logged{false};
   /// CLIENT ID: the proxy's own numbering of client connections.
   std::atomic<std::uint64_t> next_client_id{0};
   std::atomic<bool> stopped{false};

@@ -120,6 +120,7 @@ awaitable<void> session::client_loop() {
         break;
       }
       // A whole frame: buf_[frame_, scan).
+      partial_ = false;
       std::string_view f(buf_.data() + frame_, scan - frame_);
       if (streaming_) {
         streaming_ = false;
@@ -171,9 +172,14 @@ awaitable<void> session::client_loop() {
                     {{"client_query_limit", st_->cfg.client_query_limit}});
         }
       }
+      partial_ = false;  // the proxy is not reading it: no deadline runs meanwhile
       co_await wait();
     }
     if (closed_) co_return;
+    if (end_ > frame_ && !streaming_ && !partial_) {
+      partial_ = true;
+      partial_since_ = std::chrono::steady_clock::now();
+    }
     if (auto size = next_read_size(buf_.size(), end_, got, filled); size != buf_.size()) {
       if (size < buf_.size()) {
         buf_ = std::vector<char>(size);
@@ -739,11 +745,38 @@ std::size_t session::sweep() {
     close();
     return 0;
   }
+  if (partial_ && st_->cfg.partial_request_timeout.count() > 0 &&
+      std::chrono::steady_clock::now() - partial_since_ >= st_->cfg.partial_request_timeout) {
+    // Part of a request, and nothing that completes it for this long: what it holds is for
+    // clients that send whole requests (a slow-loris client is closed without a word).
+    counters().add(counters().partial_timeouts);
+    if (!st_->partial_timeout_logged.exchange(true)) {
+      log::info("proxy",
+                "closed a client that sent part of a request and not the rest within "
+                "--partial-request-timeout (counted in rsm_proxy_partial_request_timeouts_total)",
+                {{"partial_request_timeout", to_string(st_->cfg.partial_request_timeout)}});
+    }
+    close();
+    return 0;
+  }
   std::size_t found = 0;
   if (reads_ == swept_reads_ && reveal_end_of_stream(client_.socket())) ++found;
   swept_reads_ = reads_;
   if (pipe_.state.pinned && link_) found += link_->sweep();
   return found;
+}
+
+std::size_t session::memory() const {
+  if (closed_) return 0;
+  std::size_t n = buf_.size() + out_.capacity() + writing_bytes_ + rewrite_buf_.capacity();
+  if (pipe_.state.pinned && link_) n += link_->unsent();
+  return n;
+}
+
+void session::evict() {
+  if (closed_) return;
+  counters().add(counters().evicted);
+  close();
 }
 
 void session::drain() {

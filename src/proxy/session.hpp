@@ -42,6 +42,11 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   /// pinned connection's socket that no read has seen since the last sweep is made visible
   /// (drained_read.hpp). Returns how many were found.
   std::size_t sweep();
+  /// Bytes the session holds for its client: its request buffer, replies queued and being
+  /// written, a reply being rewritten, requests unsent on its own connection.
+  std::size_t memory() const;
+  /// --maxmemory-clients chose it: closed at once, as Redis's client eviction closes a client.
+  void evict();
 
   // reply_sink (the shared connection's side)
   void on_replies(std::string_view bytes, std::size_t frames) override;
@@ -113,6 +118,11 @@ class session : public reply_sink, public std::enable_shared_from_this<session> 
   std::uint64_t reads_ = 0, swept_reads_ = 0;
   /// When the client connected (the sweep closes it past --auth-timeout unauthenticated).
   std::chrono::steady_clock::time_point connected_at_ = std::chrono::steady_clock::now();
+  /// The session waits for the rest of a request it holds part of, since `partial_since_`
+  /// (the sweep closes it past --partial-request-timeout). Not while the proxy itself is not
+  /// reading it (backpressure).
+  bool partial_ = false;
+  std::chrono::steady_clock::time_point partial_since_{};
   /// What the session decides per request, and the connection state it holds for the client
   /// (authenticated, pinned, MULTI, db, protocol, name, ...).
   request_pipeline pipe_;

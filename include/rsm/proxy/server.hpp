@@ -70,6 +70,12 @@ struct settings {
   /// on its own, before the proxy stops reading it until that clears: how much one client can
   /// queue ahead of the others on a shared connection (--client-query-limit).
   std::size_t client_query_limit = 64 * 1024;
+  /// Bytes all clients together may hold in the proxy's buffers; past it the largest are
+  /// closed first (--maxmemory-clients; 0: no budget).
+  std::size_t maxmemory_clients = std::size_t{1} << 30;
+  /// Close a client that holds part of a request and sends nothing that completes it for this
+  /// long (0: never). Checked by the once-a-second sweep.
+  duration partial_request_timeout{std::chrono::seconds(30)};
   policy commands;
   /// The name the sentinels monitor (for messages).
   std::string master_name = "master_service";
