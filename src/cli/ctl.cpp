@@ -55,6 +55,10 @@ option_set ctl_options() {
             "serve /status, /metrics, and with the admin token POST /pause, /resume, "
             "/choose-master (:PORT: every interface; empty: off)",
             {}, "HOST:PORT")
+      .text("monitor-username", "",
+            "ACL user the sentinels reach the nodes as (their auth-user; default: --username)", {},
+            "USER")
+      .secret("monitor-password", "its password (the sentinels' auth-pass; default: --password)")
       .text("admin-token-file", "",
             "file holding the token POST requests need (Authorization: Bearer TOKEN); without "
             "it they are refused",
@@ -138,6 +142,10 @@ int run_ctl(const values& v, std::ostream& out, std::ostream& err) {
   auto access = access_of(v);
   s.redis = access.redis;
   s.sentinel = access.sentinel;
+  s.monitor.username = v.text("monitor-username");
+  s.monitor.password = v.text("monitor-password");
+  if (!s.monitor.username.empty() && s.monitor.password.empty())
+    throw usage_error("--monitor-username needs --monitor-password (or --monitor-password-file)");
   s.dry_run = v.flag("dry-run");
   s.instance = static_cast<int>(v.integer("instance", 0, 1000000));
   s.peers = v.addr_list("peers");

@@ -99,9 +99,10 @@ awaitable<step> do_monitor(action a, act_settings s) {
   settings.emplace_back("down-after-milliseconds", std::to_string(s.cfg.down_after.count()));
   settings.emplace_back("parallel-syncs", std::to_string(s.cfg.parallel_syncs));
   settings.emplace_back("failover-timeout", std::to_string(s.cfg.failover_timeout.count()));
-  if (!s.redis.password.empty()) {
-    if (!s.redis.username.empty()) settings.emplace_back("auth-user", s.redis.username);
-    settings.emplace_back("auth-pass", s.redis.password);
+  const auto& as = s.monitor.password.empty() ? s.redis : s.monitor;
+  if (!as.password.empty()) {
+    if (!as.username.empty()) settings.emplace_back("auth-user", as.username);
+    settings.emplace_back("auth-pass", as.password);
   }
   auto set = co_await sentinel::async_set(*c, name, std::move(settings));
   if (!set) co_return failed(set.error());

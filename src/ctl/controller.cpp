@@ -213,8 +213,9 @@ awaitable<pass_report> controller::async_pass(std::string trigger) {
       rep.outcomes.push_back(std::move(o));
     }
   } else {
-    act_settings as{st->cfg.cfg, st->cfg.redis, st->cfg.sentinel, st->cfg.timeout,
-                    std::chrono::seconds(20)};
+    act_settings as{
+        st->cfg.cfg,    st->cfg.redis, st->cfg.sentinel, st->cfg.timeout, std::chrono::seconds(20),
+        st->cfg.monitor};
     for (const auto& a : rep.plan.actions) {
       auto o = co_await async_act(a, as);
       auto kind = std::string(to_string(a.what));

@@ -28,6 +28,8 @@ struct act_settings {
   duration timeout{std::chrono::seconds(2)};
   /// sentinel_reset: how long to wait for the sentinel to re-learn the group.
   duration reset_wait{std::chrono::seconds(20)};
+  /// What the sentinels reach the nodes as (their auth-user/auth-pass); no password: `redis`'s.
+  redis::credentials monitor{};
 };
 
 awaitable<outcome> async_act(action a, act_settings s);

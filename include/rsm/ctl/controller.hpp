@@ -27,6 +27,9 @@ struct settings {
   /// To the nodes (also given to the sentinels as auth-user/auth-pass) and to the sentinels.
   redis::credentials redis;
   redis::credentials sentinel;
+  /// What the sentinels reach the nodes as (--monitor-username/--monitor-password: a user of
+  /// their own, with only what Sentinel runs); no password: `redis`'s.
+  redis::credentials monitor;
   duration interval{std::chrono::seconds(10)};
   duration timeout{std::chrono::seconds(2)};
   bool dry_run = false;
