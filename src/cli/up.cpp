@@ -27,6 +27,7 @@
 #include "rsm/up/child.hpp"
 #include "rsm/up/layout.hpp"
 
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdlib>
@@ -255,6 +256,9 @@ std::vector<std::uint16_t> pick_ports(std::size_t count, std::set<std::uint16_t>
 }  // namespace
 
 int run_up(const values& v, std::ostream& out, std::ostream& err) {
+  // Everything rsm up and its servers write is the user's alone: the configs hold the
+  // password, and Sentinel's own rewrite of its config (auth-pass) would otherwise be 0644.
+  ::umask(077);
   auto redis_count = static_cast<std::size_t>(v.integer("redis", 1, 64));
   auto sentinel_count = static_cast<std::size_t>(v.integer("sentinels", 1, 15));
   auto port = static_cast<std::uint16_t>(v.integer("port", 0, 65535));
