@@ -36,9 +36,11 @@ option_set proxy_options() {
       .text("backend-mode", "shared", "shared (multiplex stateless clients) or dedicated (1:1)", {},
             "MODE")
       .text("master", "", "static master address (default: follow the sentinels)", {}, "HOST:PORT")
-      .text("auth", "local",
-            "local (clients AUTH to the proxy: --requirepass) or passthrough (Redis checks each "
-            "client's AUTH or HELLO AUTH, and its requests run as that ACL user)",
+      .text("auth", "auto",
+            "passthrough: Redis checks each client's AUTH or HELLO AUTH, and its requests run as "
+            "that ACL user (before AUTH: as nobody); local: clients AUTH to the proxy "
+            "(--requirepass); auto: local with --requirepass, else passthrough with clients that "
+            "never AUTH running as the proxy's own --username",
             {}, "MODE")
       .secret("requirepass", "password clients must AUTH with (--auth local)")
       .text("max-clients", "10000", "most client connections at once", {}, "N")
@@ -125,11 +127,12 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
   s.backend_auth = access.redis;
   s.requirepass = v.text("requirepass");
   const auto auth = v.text("auth");
-  if (auth != "local" && auth != "passthrough")
-    throw usage_error("--auth must be local or passthrough");
-  s.auth_passthrough = auth == "passthrough";
-  if (s.auth_passthrough && !s.requirepass.empty())
+  if (auth != "auto" && auth != "local" && auth != "passthrough")
+    throw usage_error("--auth must be auto, local or passthrough");
+  if (auth == "passthrough" && !s.requirepass.empty())
     throw usage_error("--requirepass is for --auth local (with passthrough, Redis checks AUTH)");
+  s.auth_passthrough = auth == "passthrough" || (auth == "auto" && s.requirepass.empty());
+  s.anonymous_as_proxy = auth == "auto";
   s.max_clients = static_cast<std::size_t>(v.integer("max-clients", 1, 1000000));
   s.max_shared_lanes = static_cast<std::size_t>(v.integer("max-shared-lanes", 1, 4096));
   s.commands = proxy::policy(proxy::parse_command_list(v.text("allow-command")),
@@ -216,7 +219,9 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
              {"master", master ? s.master.to_string() : "from the sentinels"},
              {"threads", threads},
              {"backend-mode", v.text("backend-mode")},
-             {"auth", auth},
+             {"auth", !s.auth_passthrough    ? "local"
+                      : s.anonymous_as_proxy ? "auto (Redis checks AUTH)"
+                                             : "passthrough"},
              {"maxmemory-clients", s.maxmemory_clients}});
   if (tracker) rt.spawn("proxy-master-tracker", tracker->async_run());
   rt.spawn("proxy-accept", server->async_run());

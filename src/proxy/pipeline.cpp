@@ -244,9 +244,9 @@ action request_pipeline::route(const resp::request_parser& p, std::string_view f
 
 action request_pipeline::auth(const resp::request_parser& p, std::string_view frame) {
   auto args = frame_args(p, frame);
-  if (args.size() < 2 || args.size() > 3)
+  if (args.size() < 2 || (args.size() > 3 && !cfg_.passthrough))
     return answer("-ERR wrong number of arguments for 'auth' command\r\n");
-  if (cfg_.passthrough) {
+  if (cfg_.passthrough) {  // and more than 3 arguments: Redis's own "syntax error"
     auto bytes = resp::encode(resp::command(args));
     if (state.unpaired) {  // among pushes, on its own connection: Redis answers as it will
       action a;
@@ -355,7 +355,8 @@ std::optional<action> request_pipeline::answer_locally(effect what, const resp::
 // passthrough, only once Redis has run the command for the user (else Redis's error, NOPERM).
 action request_pipeline::permitted(const resp::request_parser& p, std::string_view frame,
                                    std::string local) {
-  if (!cfg_.passthrough) return answer(std::move(local));
+  if (!cfg_.passthrough || (cfg_.anonymous_is_proxy && state.user == 0))
+    return answer(std::move(local));
   action a;
   a.what = action::kind::send_alone;
   a.how = rewrite::permitted;

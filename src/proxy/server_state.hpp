@@ -142,7 +142,8 @@ struct server::state {
   /// credentials (--auth local), else the client's user, or nobody (anonymous, and the
   /// authentication connection); TLS either way.
   redis::credentials credentials(std::uint32_t user) const {
-    if (!cfg.auth_passthrough) return cfg.backend_auth;
+    if (!cfg.auth_passthrough || (user == k_anonymous_user && cfg.anonymous_as_proxy))
+      return cfg.backend_auth;
     redis::credentials c;
     if (user != k_anonymous_user && user != k_auth_checks) c = users.credentials(user);
     c.tls = cfg.backend_auth.tls;

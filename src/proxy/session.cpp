@@ -50,7 +50,7 @@ session::session(std::shared_ptr<server::state> st, net::stream client, std::siz
       client_(std::move(client)),
       pipe_(pipeline_config{st_->cfg.requirepass, &st_->cfg.commands,
                             st_->tracker ? st_->tracker->fence_flag() : nullptr,
-                            st_->cfg.auth_passthrough},
+                            st_->cfg.auth_passthrough, st_->cfg.anonymous_as_proxy},
             identify(client_.socket(),
                      st_->next_client_id.fetch_add(1, std::memory_order_relaxed) + 1),
             st_->cfg.backend == backend_mode::dedicated),

@@ -20,9 +20,11 @@ std::string frame_of(std::vector<std::string> args) {
 
 // A client connection's pipeline, fed whole frames as the session feeds them.
 struct client {
-  explicit client(std::string requirepass = "", bool dedicated = false, bool passthrough = false)
+  explicit client(std::string requirepass = "", bool dedicated = false, bool passthrough = false,
+                  bool anonymous_is_proxy = false)
       : commands({}, {}),
-        pipe(proxy::pipeline_config{std::move(requirepass), &commands, &fenced, passthrough},
+        pipe(proxy::pipeline_config{std::move(requirepass), &commands, &fenced, passthrough,
+                                    anonymous_is_proxy},
              proxy::client_identity{.id = 42,
                                     .resolve =
                                         [this](proxy::client_identity& me) {
@@ -141,6 +143,9 @@ TEST_CASE("pipeline: --auth passthrough leaves AUTH and the user's rights to Red
   CHECK(a.user == "default");
   CHECK(a.password == "only-a-password");
   CHECK(c.cmd({"AUTH"}).bytes.starts_with("-ERR wrong number of arguments"));
+  a = c.cmd({"AUTH", "a", "b", "c"});  // Redis's own "syntax error"
+  CHECK(a.how == proxy::rewrite::auth);
+  CHECK(a.bytes == frame_of({"AUTH", "a", "b", "c"}));
   // HELLO AUTH: the AUTH first, the HELLO (without AUTH and SETNAME) once Redis said OK.
   a = c.cmd({"HELLO", "3", "AUTH", "app", "secret", "SETNAME", "n"});
   CHECK(a.how == proxy::rewrite::auth);
@@ -173,6 +178,15 @@ TEST_CASE("pipeline: --auth passthrough leaves AUTH and the user's rights to Red
   CHECK(c.pipe.state.user == 0);
   CHECK(c.pipe.state.user_name == "default");
   CHECK(c.pipe.state.authenticated);
+}
+
+TEST_CASE("pipeline: --auth auto answers CLIENT ID itself until the client AUTHs as a user",
+          "[unit][pipeline]") {
+  client c("", false, true, true);
+  CHECK(c.cmd({"CLIENT", "ID"}).what == kind::answer);  // the proxy's own user: as local
+  CHECK(c.cmd({"AUTH", "app", "pw"}).how == proxy::rewrite::auth);
+  c.pipe.state.user = 1;  // what the session does on Redis's OK
+  CHECK(c.cmd({"CLIENT", "ID"}).how == proxy::rewrite::permitted);
 }
 
 TEST_CASE("pipeline: refusals, and a transaction with one fails as Redis's", "[unit][pipeline]") {

@@ -130,6 +130,10 @@ struct pipeline_config {
   /// --auth passthrough: Redis checks AUTH and HELLO AUTH, and what the proxy answers itself
   /// is only what every user may do (CLIENT ID and INFO first ask Redis whether the user may).
   bool passthrough = false;
+  /// Passthrough, and a client that has not authenticated runs as the proxy's own user (--auth
+  /// auto): what it asks about its own connection the proxy answers at once, as without
+  /// passthrough.
+  bool anonymous_is_proxy = false;
 };
 
 class request_pipeline {

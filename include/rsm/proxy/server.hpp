@@ -36,6 +36,11 @@ struct settings {
   /// requests go on shared connections of the user it authenticated as (Redis's ACL rules
   /// apply to every command). `backend_auth`'s user is then only the proxy's own (ROLE).
   bool auth_passthrough = false;
+  /// With auth_passthrough (--auth auto, without --requirepass): a client that has not
+  /// authenticated runs as the proxy's own user (`backend_auth`), as with --auth local; one that
+  /// AUTHs runs as the user Redis accepted. Without it (--auth passthrough), such a client is
+  /// anonymous to Redis (a connection that sent no AUTH).
+  bool anonymous_as_proxy = false;
   /// A TLS listener besides (or instead of, with `listen` off) the plain one; its context
   /// (certificate, client verification) reloads on SIGHUP.
   std::optional<address> tls_listen;
