@@ -8,7 +8,10 @@
 #include "rsm/proxy/client_budget.hpp"
 #include "rsm/proxy/master_tracker.hpp"
 #include "rsm/proxy/server.hpp"
+#include "rsm/proxy/users_file.hpp"
 
+#include <fstream>
+#include <iterator>
 #include <thread>
 
 namespace rsm::cli {
@@ -43,6 +46,10 @@ option_set proxy_options() {
             "never AUTH running as the proxy's own --username",
             {}, "MODE")
       .secret("requirepass", "password clients must AUTH with (--auth local)")
+      .text("users-file", "",
+            "with --auth local, users clients may AUTH as besides default: a line each, NAME "
+            "SHA256HEX (printf %s PASSWORD | sha256sum); without --requirepass, default is off",
+            {}, "FILE")
       .text("max-clients", "10000", "most client connections at once", {}, "N")
       .text("max-shared-lanes", "32",
             "shared connections per thread, one per protocol and db in use", {}, "N")
@@ -131,8 +138,21 @@ int run_proxy(const values& v, std::ostream&, std::ostream& err) {
     throw usage_error("--auth must be auto, local or passthrough");
   if (auth == "passthrough" && !s.requirepass.empty())
     throw usage_error("--requirepass is for --auth local (with passthrough, Redis checks AUTH)");
-  s.auth_passthrough = auth == "passthrough" || (auth == "auto" && s.requirepass.empty());
+  // auto: local when the proxy has passwords of its own to check (--requirepass, --users-file).
+  s.auth_passthrough = auth == "passthrough" ||
+                       (auth == "auto" && s.requirepass.empty() && v.text("users-file").empty());
   s.anonymous_as_proxy = auth == "auto";
+  if (auto path = v.text("users-file"); !path.empty()) {
+    if (s.auth_passthrough)
+      throw usage_error("--users-file is for --auth local (with passthrough, Redis's ACL decides)");
+    std::ifstream f(path);
+    if (!f) throw usage_error("--users-file: cannot read " + path);
+    std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+    auto users = proxy::user_table::parse(text);
+    if (!users) throw usage_error("--users-file " + path + ": " + users.error().detail);
+    if (users->empty()) throw usage_error("--users-file " + path + ": no user in it");
+    s.users = std::make_shared<const proxy::user_table>(std::move(*users));
+  }
   s.max_clients = static_cast<std::size_t>(v.integer("max-clients", 1, 1000000));
   s.max_shared_lanes = static_cast<std::size_t>(v.integer("max-shared-lanes", 1, 4096));
   s.commands = proxy::policy(proxy::parse_command_list(v.text("allow-command")),

@@ -66,7 +66,7 @@ std::vector<std::string> frame_args(const resp::request_parser& p, std::string_v
 
 request_pipeline::request_pipeline(pipeline_config cfg, client_identity who, bool dedicated)
     : identity(std::move(who)), cfg_(std::move(cfg)), dedicated_(dedicated) {
-  state.authenticated = cfg_.passthrough || cfg_.requirepass.empty();
+  state.authenticated = cfg_.passthrough || (cfg_.requirepass.empty() && !has_users());
   state.pinned = dedicated_;
 }
 
@@ -74,7 +74,15 @@ void request_pipeline::reset() {
   bool pinned = dedicated_;
   state = connection_state{};
   state.pinned = pinned;
-  state.authenticated = cfg_.passthrough || cfg_.requirepass.empty();
+  state.authenticated = cfg_.passthrough || (cfg_.requirepass.empty() && !has_users());
+}
+
+bool request_pipeline::local_check(std::string_view user, std::string_view password) const {
+  if (user == "default") {
+    if (cfg_.requirepass.empty()) return !has_users();  // nopass: any password; users: off
+    return same_secret(password, cfg_.requirepass);
+  }
+  return has_users() && cfg_.users->check(user, password);
 }
 
 bool request_pipeline::plain(const command_traits& t, bool is_inline, bool refused) const {
@@ -256,23 +264,18 @@ action request_pipeline::auth(const resp::request_parser& p, std::string_view fr
     }
     return check_auth(std::move(bytes), args.size() == 3 ? args[1] : "default", args.back());
   }
-  const auto& pass = cfg_.requirepass;
-  if (pass.empty() && args.size() == 3) {
-    // The default user without a password takes any; there is no other user.
-    if (args[1] == "default") return answer("+OK\r\n");
-    return answer(std::string(k_wrongpass), action::tally::auth_failure);
+  if (args.size() == 3 || !cfg_.requirepass.empty() || has_users()) {
+    // AUTH user pass, or AUTH pass (the default user's) when it has one or is off.
+    const std::string user = args.size() == 3 ? args[1] : "default";
+    if (!local_check(user, args.back()))
+      return answer(std::string(k_wrongpass), action::tally::auth_failure);
+    state.authenticated = true;
+    state.user_name = user;
+    return answer("+OK\r\n");
   }
-  if (pass.empty()) {
-    return answer(
-        "-ERR AUTH <password> called without any password configured for the default user. "
-        "Are you sure your configuration is correct?\r\n");
-  }
-  // AUTH pass, or AUTH default pass.
-  bool ok = args.size() == 2 ? same_secret(args[1], pass)
-                             : args[1] == "default" && same_secret(args[2], pass);
-  if (!ok) return answer(std::string(k_wrongpass), action::tally::auth_failure);
-  state.authenticated = true;
-  return answer("+OK\r\n");
+  return answer(
+      "-ERR AUTH <password> called without any password configured for the default user. "
+      "Are you sure your configuration is correct?\r\n");
 }
 
 // HELLO [protover [AUTH user pass] [SETNAME name]], checked as Redis 7.0 checks it. The
@@ -305,10 +308,10 @@ action request_pipeline::hello(const resp::request_parser& p, std::string_view f
     return a;
   }
   if (h.auth) {
-    bool ok = h.username == "default" &&
-              (cfg_.requirepass.empty() || same_secret(h.password, cfg_.requirepass));
-    if (!ok) return answer(std::string(k_wrongpass), action::tally::auth_failure);
+    if (!local_check(h.username, h.password))
+      return answer(std::string(k_wrongpass), action::tally::auth_failure);
     state.authenticated = true;
+    state.user_name = h.username;
   }
   if (!state.authenticated) return answer("-" + std::string(k_hello_noauth) + "\r\n");
   if (h.protocol != 0) state.resp = h.protocol;

@@ -21,6 +21,7 @@
 /// a request that changes the session's protocol or db must not reroute the ones before it.
 #include "rsm/proxy/command_traits.hpp"
 #include "rsm/proxy/policy.hpp"
+#include "rsm/proxy/users_file.hpp"
 #include "rsm/resp/frame_parser.hpp"
 
 #include <atomic>
@@ -134,6 +135,9 @@ struct pipeline_config {
   /// auto): what it asks about its own connection the proxy answers at once, as without
   /// passthrough.
   bool anonymous_is_proxy = false;
+  /// --auth local: users besides `default` (--users-file; null or empty: none). With users and
+  /// no requirepass, the `default` user is off (a client must AUTH as one of them).
+  const user_table* users = nullptr;
 };
 
 class request_pipeline {
@@ -169,6 +173,9 @@ class request_pipeline {
                                        std::string_view frame);
   action hello(const resp::request_parser& p, std::string_view frame);
   action permitted(const resp::request_parser& p, std::string_view frame, std::string local);
+  /// --auth local: whether `user` with `password` may in (the default user: --requirepass).
+  bool local_check(std::string_view user, std::string_view password) const;
+  bool has_users() const { return cfg_.users != nullptr && !cfg_.users->empty(); }
   action auth(const resp::request_parser& p, std::string_view frame);
   std::string unknown_error(const resp::request_parser& p, std::string_view frame,
                             const command_traits& t) const;

@@ -22,6 +22,8 @@
 
 namespace rsm::proxy {
 
+class user_table;
+
 enum class backend_mode { shared, dedicated };
 
 struct settings {
@@ -41,6 +43,8 @@ struct settings {
   /// AUTHs runs as the user Redis accepted. Without it (--auth passthrough), such a client is
   /// anonymous to Redis (a connection that sent no AUTH).
   bool anonymous_as_proxy = false;
+  /// --auth local: users clients may AUTH as besides `default` (--users-file; null: none).
+  std::shared_ptr<const user_table> users;
   /// A TLS listener besides (or instead of, with `listen` off) the plain one; its context
   /// (certificate, client verification) reloads on SIGHUP.
   std::optional<address> tls_listen;
