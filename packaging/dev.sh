@@ -95,7 +95,13 @@ build() {
   while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
   [ $# -gt 0 ] && { shift; targets=(--target "$@"); }
   local werror=OFF
-  [ "${CI:-}" = true ] && werror=ON
+  if [ "${CI:-}" = true ]; then
+    werror=ON
+    # Line tables only (-g1): sanitizer reports and backtraces keep file:line, and the three
+    # builds compile about a sixth faster than with full debug info (measured on the
+    # Beast-heavy files).
+    args+=(-DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" -DCMAKE_CXX_FLAGS_DEBUG="-g1")
+  fi
   cmake -S "$ROOT" -B "$dir" -DCMAKE_BUILD_TYPE="$type" -DRSM_WERROR="$werror" "${args[@]}" >/dev/null
   cmake --build "$dir" -j "$JOBS" "${targets[@]}"
 }
